@@ -1,0 +1,433 @@
+/*-------------------------------------------------------------------------
+ *
+ * keys.c
+ *	  The Signal key store: get, set, try_set, clear, list, list_ids.
+ *
+ * Values are jsonb, stored and returned exactly as the client wrote them.  A
+ * set is one batch: it is checked whole before anything is written, then
+ * written in (family, id) order inside the savepoint commit (commit.c), so
+ * it lands whole or not at all, and two batches that write the same keys take
+ * their row locks in the same order and cannot deadlock each other.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/tuplestore.h"
+
+#include "commit.h"
+#include "plans.h"
+#include "store.h"
+#include "wastore.h"
+
+/* One entry of a set batch. */
+typedef struct KeyWrite
+{
+	int			family;			/* index into wastore_families */
+	text	   *id;
+	Jsonb	   *value;			/* NULL deletes */
+} KeyWrite;
+
+typedef struct KeyBatch
+{
+	FunctionCallInfo fcinfo;	/* the call's arguments, read by the work */
+	text	   *store;
+	Jsonb	   *data;
+	KeyWrite   *writes;
+	int			nwrites;
+	const KeyWrite *current;	/* the write under way, for error reports */
+} KeyBatch;
+
+static WastorePlan get_plan = {
+	"SELECT id, value FROM wastore.keys "
+	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
+	"AND id OPERATOR(pg_catalog.=) ANY ($3)",
+	3, {TEXTOID, TEXTOID, TEXTARRAYOID}
+};
+
+static WastorePlan list_plan = {
+	"SELECT id, value FROM wastore.keys "
+	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"AND family OPERATOR(pg_catalog.=) $2::wastore.family ORDER BY id",
+	2, {TEXTOID, TEXTOID}
+};
+
+static WastorePlan list_ids_plan = {
+	"SELECT id FROM wastore.keys "
+	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"AND family OPERATOR(pg_catalog.=) $2::wastore.family ORDER BY id",
+	2, {TEXTOID, TEXTOID}
+};
+
+/*
+ * An unchanged value is not rewritten (the WHERE clause): clients write the
+ * same keys again and again, and skipping those updates saves WAL and dead
+ * tuples.  The row is locked either way.
+ */
+static WastorePlan upsert_plan = {
+	"INSERT INTO wastore.keys AS k (store, family, id, value) "
+	"VALUES ($1, $2::wastore.family, $3, $4) "
+	"ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value "
+	"WHERE k.value OPERATOR(pg_catalog.<>) excluded.value",
+	4, {TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+};
+
+static WastorePlan delete_plan = {
+	"DELETE FROM wastore.keys "
+	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
+	"AND id OPERATOR(pg_catalog.=) $3",
+	3, {TEXTOID, TEXTOID, TEXTOID}
+};
+
+static WastorePlan clear_plan = {
+	"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}
+};
+
+/*
+ * Reading
+ */
+
+/*
+ * Runs a read statement through a cursor and appends its rows to the
+ * function's result tuplestore, a batch at a time: the tuplestore spills to
+ * disk past work_mem, so a family of any size streams through bounded memory.
+ * The statement's columns match the function's result columns.
+ */
+static void
+read_into_result(FunctionCallInfo fcinfo, WastorePlan *plan, Datum *values)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Portal		portal;
+
+	portal = SPI_cursor_open(NULL, wastore_plan_get(plan), values, NULL, true);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+}
+
+static Datum
+read_family(FunctionCallInfo fcinfo, WastorePlan *plan, bits32 srf_flags)
+{
+	text	   *store = wastore_store_arg(fcinfo, 0);
+	const char *family = wastore_family_arg(fcinfo, 1);
+
+	InitMaterializedSRF(fcinfo, srf_flags);
+
+	SPI_connect();
+	if (store_access(store, false))
+	{
+		Datum		values[2] = {PointerGetDatum(store), CStringGetTextDatum(family)};
+
+		read_into_result(fcinfo, plan, values);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(keys_get);
+Datum
+keys_get(PG_FUNCTION_ARGS)
+{
+	text	   *store = wastore_store_arg(fcinfo, 0);
+	const char *family = wastore_family_arg(fcinfo, 1);
+	ArrayType  *ids = wastore_text_array_arg(fcinfo, 2, "ids");
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
+		return (Datum) 0;
+
+	SPI_connect();
+	if (store_access(store, false))
+	{
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		Datum		values[3] = {
+			PointerGetDatum(store), CStringGetTextDatum(family), PointerGetDatum(ids)
+		};
+
+		wastore_plan_execute(&get_plan, values, NULL, true, SPI_OK_SELECT);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(keys_list);
+Datum
+keys_list(PG_FUNCTION_ARGS)
+{
+	return read_family(fcinfo, &list_plan, 0);
+}
+
+PG_FUNCTION_INFO_V1(keys_list_ids);
+Datum
+keys_list_ids(PG_FUNCTION_ARGS)
+{
+	return read_family(fcinfo, &list_ids_plan, MAT_SRF_USE_EXPECTED_DESC);
+}
+
+/*
+ * Writing
+ */
+
+static const char *
+json_kind(JsonbContainer *container)
+{
+	if (JsonContainerIsScalar(container))
+		return "scalar";
+	return JsonContainerIsArray(container) ? "array" : "object";
+}
+
+static int
+key_write_cmp(const void *a, const void *b)
+{
+	const KeyWrite *wa = (const KeyWrite *) a;
+	const KeyWrite *wb = (const KeyWrite *) b;
+	int			la,
+				lb,
+				c;
+
+	if (wa->family != wb->family)
+		return wa->family < wb->family ? -1 : 1;
+
+	/* byte order, as the "C" collation of the id column sorts */
+	la = VARSIZE_ANY_EXHDR(wa->id);
+	lb = VARSIZE_ANY_EXHDR(wb->id);
+	c = memcmp(VARDATA_ANY(wa->id), VARDATA_ANY(wb->id), Min(la, lb));
+	if (c != 0)
+		return c;
+	return (la > lb) - (la < lb);
+}
+
+/*
+ * Checks the whole of data and turns it into a sorted list of writes.  Every
+ * error names the offending part; nothing has been written yet.
+ */
+static void
+parse_batch(KeyBatch *batch)
+{
+	JsonbContainer *root = &batch->data->root;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken r;
+	int			allocated = 16;
+	int			family = -1;
+
+	if (!JsonContainerIsObject(root))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("data must be a JSON object"),
+				 errdetail("It is a JSON %s.", json_kind(root)),
+				 errhint("Pass {\"<family>\": {\"<id>\": value or null}}.")));
+
+	batch->writes = palloc(sizeof(KeyWrite) * allocated);
+	batch->nwrites = 0;
+
+	it = JsonbIteratorInit(root);
+	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (r == WJB_KEY)
+		{
+			family = wastore_family_index(v.val.string.val, v.val.string.len);
+			if (family < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unknown key family \"%.*s\"",
+								v.val.string.len, v.val.string.val),
+						 errhint("The families are those of the wastore.family enum.")));
+		}
+		else if (r == WJB_VALUE)
+		{
+			JsonbIterator *fit;
+			JsonbValue	fv;
+			text	   *id = NULL;
+
+			if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the entries of family \"%s\" must be a JSON object",
+								wastore_families[family]),
+						 errhint("Pass {\"<id>\": value or null} for each family.")));
+
+			fit = JsonbIteratorInit(v.val.binary.data);
+			while ((r = JsonbIteratorNext(&fit, &fv, true)) != WJB_DONE)
+			{
+				if (r == WJB_KEY)
+				{
+					wastore_check_key_id(fv.val.string.val, fv.val.string.len);
+					id = cstring_to_text_with_len(fv.val.string.val, fv.val.string.len);
+				}
+				else if (r == WJB_VALUE)
+				{
+					KeyWrite   *w;
+
+					if (batch->nwrites == allocated)
+					{
+						allocated *= 2;
+						batch->writes = repalloc(batch->writes, sizeof(KeyWrite) * allocated);
+					}
+					w = &batch->writes[batch->nwrites++];
+					w->family = family;
+					w->id = id;
+					w->value = fv.type == jbvNull ? NULL : JsonbValueToJsonb(&fv);
+				}
+			}
+		}
+	}
+
+	qsort(batch->writes, batch->nwrites, sizeof(KeyWrite), key_write_cmp);
+}
+
+/* The body of one set attempt; runs inside the savepoint commit. */
+static void
+write_batch(void *arg)
+{
+	KeyBatch   *batch = (KeyBatch *) arg;
+
+	/*
+	 * The arguments are read here, inside the savepoint commit, so that
+	 * try_set reports bad arguments like any other failure.  A retry reuses
+	 * the parsed batch.
+	 */
+	if (batch->writes == NULL)
+	{
+		batch->store = wastore_store_arg(batch->fcinfo, 0);
+		batch->data = DatumGetJsonbP(wastore_arg(batch->fcinfo, 1, "data"));
+		parse_batch(batch);
+	}
+
+	SPI_connect();
+	store_access(batch->store, true);
+
+	for (int i = 0; i < batch->nwrites; i++)
+	{
+		const KeyWrite *w = &batch->writes[i];
+		Datum		values[4] = {
+			PointerGetDatum(batch->store),
+			CStringGetTextDatum(wastore_families[w->family]),
+			PointerGetDatum(w->id),
+			PointerGetDatum(w->value)
+		};
+
+		batch->current = w;
+		if (w->value)
+			wastore_plan_execute(&upsert_plan, values, NULL, false, SPI_OK_INSERT);
+		else
+			wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
+	}
+	batch->current = NULL;
+
+	SPI_finish();
+}
+
+static void
+run_batch(FunctionCallInfo fcinfo, KeyBatch *batch, CommitOutcome *outcome)
+{
+	memset(batch, 0, sizeof(KeyBatch));
+	batch->fcinfo = fcinfo;
+	commit_run(write_batch, batch, outcome);
+}
+
+/* "family session, id "abc"": which write failed, or NULL if none did */
+static char *
+describe_failed_write(const KeyBatch *batch)
+{
+	if (batch->current == NULL)
+		return NULL;
+	return psprintf("family %s, id \"%s\"",
+					wastore_families[batch->current->family],
+					text_to_cstring(batch->current->id));
+}
+
+PG_FUNCTION_INFO_V1(keys_set);
+Datum
+keys_set(PG_FUNCTION_ARGS)
+{
+	KeyBatch	batch;
+	CommitOutcome outcome;
+	char	   *where;
+
+	run_batch(fcinfo, &batch, &outcome);
+	if (outcome.ok)
+		PG_RETURN_VOID();
+
+	/* raise the original error, naming the key it happened at */
+	where = describe_failed_write(&batch);
+	if (where)
+	{
+		char	   *detail = psprintf("Failed at %s after %d attempt%s.",
+									  where, outcome.attempts,
+									  outcome.attempts == 1 ? "" : "s");
+
+		if (outcome.error->detail)
+			detail = psprintf("%s %s", detail, outcome.error->detail);
+		outcome.error->detail = detail;
+	}
+	ReThrowError(outcome.error);
+}
+
+PG_FUNCTION_INFO_V1(keys_try_set);
+Datum
+keys_try_set(PG_FUNCTION_ARGS)
+{
+	KeyBatch	batch;
+	CommitOutcome outcome;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, true, true};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	run_batch(fcinfo, &batch, &outcome);
+
+	values[0] = BoolGetDatum(outcome.ok);
+	values[1] = Int32GetDatum(outcome.attempts);
+	if (!outcome.ok)
+	{
+		char	   *where = describe_failed_write(&batch);
+		char	   *message = outcome.error->message;
+
+		if (where)
+			message = psprintf("%s (%s)", message, where);
+		values[2] = CStringGetTextDatum(unpack_sql_state(outcome.error->sqlerrcode));
+		values[3] = CStringGetTextDatum(message);
+		nulls[2] = nulls[3] = false;
+	}
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(keys_clear);
+Datum
+keys_clear(PG_FUNCTION_ARGS)
+{
+	text	   *store = wastore_store_arg(fcinfo, 0);
+
+	SPI_connect();
+	if (store_access(store, false))
+	{
+		Datum		values[1] = {PointerGetDatum(store)};
+
+		wastore_plan_execute(&clear_plan, values, NULL, false, SPI_OK_DELETE);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}

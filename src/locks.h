@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * locks.h
+ *	  wastore's advisory lock space.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WASTORE_LOCKS_H
+#define WASTORE_LOCKS_H
+
+#include "postgres.h"
+
+/*
+ * locktag_field4 values of wastore's advisory locks (pg_locks.objsubid).  The
+ * built-in pg_advisory_* functions use 1 and 2, so wastore's locks never
+ * collide with an application's own advisory lock numbers.
+ *
+ *	store:	the store as a whole; every label or record lock also holds it in
+ *			share mode, drop_store takes it exclusively
+ *	label:	wastore.lock / try_lock on (store, label)
+ *	record: wastore.lock_records on (store, family, id)
+ */
+#define WASTORE_LOCKSPACE_STORE		30561
+#define WASTORE_LOCKSPACE_LABEL		30562
+#define WASTORE_LOCKSPACE_RECORD	30563
+
+/* Waits for the store's lock in exclusive mode (for drop_store). */
+extern void locks_acquire_store_exclusive(text *store);
+
+#endif							/* WASTORE_LOCKS_H */

@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * wastore.h
+ *	  Settings and argument checks shared by every part of wastore.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef WASTORE_H
+#define WASTORE_H
+
+#include "fmgr.h"
+#include "utils/array.h"
+
+/* GUCs, defined in wastore.c */
+extern int	wastore_max_commit_retries;
+extern int	wastore_commit_retry_delay_ms;
+
+/*
+ * Longest ids accepted, in bytes.  They keep every key of the store's btree
+ * indexes far below the index tuple limit (about 2.7 kB), so an overlong id
+ * is a clear 22023 rather than an index error half way through a batch.
+ */
+#define WASTORE_MAX_STORE_ID_BYTES	256
+#define WASTORE_MAX_KEY_ID_BYTES	1024
+
+/*
+ * The key families, in the order of the wastore.family enum (a pgTAP test
+ * pins the two together).
+ */
+#define WASTORE_NFAMILIES 10
+extern const char *const wastore_families[WASTORE_NFAMILIES];
+
+/* index into wastore_families, or -1 for an unknown name */
+extern int	wastore_family_index(const char *name, int len);
+
+/*
+ * Argument checks.  wastore's functions are not STRICT: a NULL where a value
+ * is required is a mistake worth an error (22004), not a silent NULL result.
+ */
+extern Datum wastore_arg(FunctionCallInfo fcinfo, int argno, const char *name);
+extern text *wastore_store_arg(FunctionCallInfo fcinfo, int argno);
+extern text *wastore_text_arg(FunctionCallInfo fcinfo, int argno, const char *name);
+extern ArrayType *wastore_text_array_arg(FunctionCallInfo fcinfo, int argno,
+										 const char *name);
+extern const char *wastore_family_arg(FunctionCallInfo fcinfo, int argno);
+extern void wastore_check_key_id(const char *id, int len);
+
+#endif							/* WASTORE_H */
