@@ -22,7 +22,8 @@ build_and_install
 
 work=$(mktemp -d /tmp/wastore-test.XXXXXX)
 chmod 755 "$work"
-trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
+# WASTORE_TEST_KEEP=1 keeps the work directory (results, server log)
+trap 'cluster_stop "$work/pg"; [ -n "${WASTORE_TEST_KEEP:-}" ] || rm -rf "$work"' EXIT
 
 # The server's user reads the tests from a copy it can reach.
 cp -r test "$work/test"
