@@ -52,19 +52,27 @@ build_and_install() {
 }
 
 # cluster_start DIR [postgres -c options...]: initdb and start a private
-# cluster whose only socket is in DIR (no TCP).  Sets PGHOST/PGPORT/PGUSER.
+# cluster with its socket in DIR, port CLUSTER_PORT (5432), listening on
+# CLUSTER_LISTEN (nothing: no TCP).  Sets PGHOST/PGPORT/PGUSER.
 cluster_start() {
 	local dir=$1; shift
 	mkdir -p "$dir"
 	[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$dir"
 	as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; die "initdb failed"; }
-	local opts="-c listen_addresses='' -k $dir -p 5432"
+	cluster_run "$dir" "$@"
+}
+
+# cluster_run DIR [options...]: starts an initdb'ed cluster.
+cluster_run() {
+	local dir=$1; shift
+	local port=${CLUSTER_PORT:-5432}
+	local opts="-c listen_addresses='${CLUSTER_LISTEN:-}' -k $dir -p $port"
 	local o
 	for o in "$@"; do opts="$opts $o"; done
 	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w start >/dev/null ||
 		{ cat "$dir/server.log" >&2; die "the server did not start"; }
-	export PGHOST=$dir PGPORT=5432 PGUSER=postgres
+	export PGHOST=$dir PGPORT=$port PGUSER=postgres
 }
 
 cluster_stop() {
