@@ -70,7 +70,9 @@ cluster_run() {
 	local opts="-c listen_addresses='${CLUSTER_LISTEN:-}' -k $dir -p $port"
 	local o
 	for o in "$@"; do opts="$opts $o"; done
-	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w start >/dev/null ||
+	# 9>&-: the server must not inherit the scripts' lock on fd 9 (a
+	# long-lived dev cluster would hold it for ever).
+	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w start >/dev/null 9>&- ||
 		{ cat "$dir/server.log" >&2; die "the server did not start"; }
 	export PGHOST=$dir PGPORT=$port PGUSER=postgres
 }
