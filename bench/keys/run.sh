@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# The key store benchmark (issue 7): wastore against the ceiling of the same
+# server (prepared statements on an equivalent plain table), against the
+# community SQL adapters' pattern (one round trip per key) and against
+# Baileys' multi-file store.  Every comparison is measured side by side in
+# the same run, interleaved over BENCH_ROUNDS rounds; the table shows medians.
+#
+#   bench/keys/run.sh
+#
+#   BENCH_SECONDS  seconds per pgbench run (3)
+#   BENCH_ROUNDS   interleaved rounds per comparison (3)
+#   BENCH_KEEP=1   keep the work directory
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+
+secs=${BENCH_SECONDS:-3}
+rounds=${BENCH_ROUNDS:-3}
+
+ensure_packages
+command -v node >/dev/null || ensure_packages nodejs
+exec 9>/tmp/wastore-test.lock
+flock 9
+build_and_install
+
+work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
+chmod 755 "$work"
+trap 'cluster_stop "$work/pg"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
+[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
+
+# A server tuned like a small production box.  synchronous_commit is off so
+# that the figures compare the work of each statement, not the speed of this
+# machine's fsync (which every variant pays equally per commit).
+cluster_start "$work/pg" -c shared_buffers=2GB -c synchronous_commit=off \
+	-c max_connections=100 -c checkpoint_timeout=30min -c max_wal_size=8GB
+export PGDATABASE=bench
+
+sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+sql -d postgres -c "CREATE DATABASE bench"
+sql -c "CREATE EXTENSION wastore"
+
+# pgbench_tps NAME CLIENTS [pgbench options...]: runs $work/NAME.sql and
+# prints transactions per second.
+pgbench_tps() {
+	local name=$1 clients=$2; shift 2
+	local jobs=$((clients < 2 ? clients : 2))
+	as_pg "$PG_BIN/pgbench" -n -M prepared -c "$clients" -j "$jobs" "$@" \
+		-f "$work/$name.sql" >"$work/$name.out" 2>&1 ||
+		{ cat "$work/$name.out" >&2; die "pgbench $name failed"; }
+	if grep -q "aborted" "$work/$name.out"; then
+		cat "$work/$name.out" >&2; die "pgbench $name: clients aborted"
+	fi
+	sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$work/$name.out"
+}
+
+script() { cat >"$work/$1.sql"; [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work/$1.sql"; return 0; }
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+rows=()
+row() { rows+=("$(printf '%-44s %14s %14s %8s  %s' "$@")"); }
+
+# compare TITLE UNIT CLIENTS A B NOTE [pgbench options]: interleaves A and B
+# over the rounds and adds a table row: median of A, median of B, A/B.
+compare() {
+	local title=$1 unit=$2 clients=$3 a=$4 b=$5 note=$6; shift 6
+	local r ta=() tb=()
+	for ((r = 0; r < rounds; r++)); do
+		ta+=("$(pgbench_tps "$a" "$clients" "$@")")
+		tb+=("$(pgbench_tps "$b" "$clients" "$@")")
+	done
+	local ma mb
+	ma=$(printf '%s\n' "${ta[@]}" | median)
+	mb=$(printf '%s\n' "${tb[@]}" | median)
+	row "$title" "$(printf '%.0f' "$ma") $unit" "$(printf '%.0f' "$mb") $unit" "$(ratio "$ma" "$mb")x" "$note"
+}
+
+nkeys=100000
+blob=$(head -c 750 /dev/urandom | base64 -w0)
+
+log "loading $nkeys sessions into wastore and into a plain table"
+sql <<SQL
+-- Sessions as Baileys writes them: a BufferJSON object of about 1 kB.
+DO \$\$
+BEGIN
+	FOR b IN 0 .. $((nkeys / 10000 - 1)) LOOP
+		PERFORM wastore.set('bench', jsonb_build_object('session',
+			(SELECT jsonb_object_agg('s' || i, jsonb_build_object('type', 'Buffer', 'data', '$blob'))
+			   FROM generate_series(b * 10000 + 1, b * 10000 + 10000) i)));
+	END LOOP;
+END
+\$\$;
+-- The ceiling: the same rows in a plain table with the same key.
+CREATE SCHEMA plain;
+CREATE TABLE plain.keys (LIKE wastore.keys INCLUDING ALL);
+INSERT INTO plain.keys SELECT * FROM wastore.keys;
+-- Per-key transaction counters.
+SELECT wastore.set('bench', jsonb_build_object('session',
+	(SELECT jsonb_object_agg('t' || i, jsonb_build_object('n', 0)) FROM generate_series(0, 32) i)));
+VACUUM ANALYZE;
+CHECKPOINT;
+SQL
+
+# 1. Single-key get and set against prepared statements on the plain table.
+script get <<'SQL'
+\set k random(1, 100000)
+SELECT id, value FROM wastore.get('bench', 'session', ARRAY['s' || :k]);
+SQL
+script plain_get <<'SQL'
+\set k random(1, 100000)
+SELECT id, value FROM plain.keys WHERE store = 'bench' AND family = 'session' AND id = 's' || :k;
+SQL
+# The value changes on every call (a new ratchet state), as a real write does.
+script set <<'SQL'
+\set k random(1, 100000)
+\set v random(1, 1000000000)
+SELECT wastore.set('bench', ('{"session": {"s' || :k || '": {"type": "Buffer", "data": "' || :v || '"}}}')::jsonb);
+SQL
+script plain_set <<'SQL'
+\set k random(1, 100000)
+\set v random(1, 1000000000)
+INSERT INTO plain.keys VALUES ('bench', 'session', 's' || :k, ('{"type": "Buffer", "data": "' || :v || '"}')::jsonb)
+ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value;
+SQL
+
+log "single-key get and set"
+for c in 1 8; do
+	compare "get, 1 key, $c client(s)" tps "$c" get plain_get "target >= 0.90x" -T "$secs"
+	compare "set, 1 key, $c client(s)" tps "$c" set plain_set "target >= 0.90x" -T "$secs"
+done
+
+# 2. A group send reads 256 sessions: one get against 256 round trips.
+script get256 <<'SQL'
+\set b random(0, 99744)
+SELECT id, value FROM wastore.get('bench', 'session', ARRAY(SELECT 's' || (:b + g) FROM generate_series(1, 256) g));
+SQL
+{
+	echo '\set b random(0, 99744)'
+	for g in $(seq 1 256); do
+		echo "SELECT value FROM plain.keys WHERE store = 'bench' AND family = 'session' AND id = 's' || (:b + $g);"
+	done
+} | script rt256
+
+# 3. A new account uploads 812 pre-keys (BufferJSON key pairs), new ids each
+# time.  wastore builds the batch in SQL here, which it pays for in the figure.
+script set812 <<'SQL'
+\set b random(1, 1000000000)
+SELECT wastore.set('bench', jsonb_build_object('pre-key', (SELECT jsonb_object_agg((:b::bigint * 1000 + g)::text,
+	jsonb_build_object('public', jsonb_build_object('type', 'Buffer', 'data', 'BQFiwL4pLq3dD8bN0dOaGq8x3ZT5m2oD0s4yVwF8sYQp'),
+	                   'private', jsonb_build_object('type', 'Buffer', 'data', 'cGsKcHJpdmF0ZSBrZXkgYnl0ZXMgZm9yIGJlbmNoISE=')))
+	FROM generate_series(1, 812) g)));
+SQL
+{
+	echo '\set b random(1, 1000000000)'
+	echo 'BEGIN;'
+	for g in $(seq 1 812); do
+		echo "INSERT INTO plain.keys VALUES ('bench', 'pre-key', (:b::bigint * 1000 + $g)::text, jsonb_build_object('public', jsonb_build_object('type', 'Buffer', 'data', 'BQFiwL4pLq3dD8bN0dOaGq8x3ZT5m2oD0s4yVwF8sYQp'), 'private', jsonb_build_object('type', 'Buffer', 'data', 'cGsKcHJpdmF0ZSBrZXkgYnl0ZXMgZm9yIGJlbmNoISE='))) ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value;"
+	done
+	echo 'COMMIT;'
+} | script rt812
+
+log "group-send read and pre-key upload"
+compare "get of 256 sessions vs 256 round trips" "calls/s" 1 get256 rt256 "target >= 10x" -T "$secs"
+compare "set of 812 pre-keys vs 812 upserts" "calls/s" 1 set812 rt812 "target >= 10x" -T "$secs"
+
+# The same two against Baileys' multi-file store (Node, one file per key).
+mf=()
+mf_read=() mf_upload=()
+for ((r = 0; r < rounds; r++)); do
+	mf_read+=("$(node bench/keys/multifile.js read "$work/mf" 20)")
+	mf_upload+=("$(node bench/keys/multifile.js upload "$work/mf" 5)")
+done
+ms_read=$(printf '%s\n' "${mf_read[@]}" | median)
+ms_upload=$(printf '%s\n' "${mf_upload[@]}" | median)
+for name in get256 set812; do
+	t=()
+	for ((r = 0; r < rounds; r++)); do t+=("$(pgbench_tps "$name" 1 -T "$secs")"); done
+	eval "tps_$name=\$(printf '%s\n' \"\${t[@]}\" | median)"
+done
+row "get of 256 sessions vs multi-file store" "$(printf '%.0f' "$tps_get256") calls/s" \
+	"$(awk -v m="$ms_read" 'BEGIN { printf "%.0f", 1000 / m }') calls/s" \
+	"$(awk -v a="$tps_get256" -v m="$ms_read" 'BEGIN { printf "%.2f", a * m / 1000 }')x" "target >= 10x"
+row "set of 812 pre-keys vs multi-file store" "$(printf '%.0f' "$tps_set812") calls/s" \
+	"$(awk -v m="$ms_upload" 'BEGIN { printf "%.1f", 1000 / m }') calls/s" \
+	"$(awk -v a="$tps_set812" -v m="$ms_upload" 'BEGIN { printf "%.2f", a * m / 1000 }')x" "target >= 10x"
+
+# 4. Per-key transactions: lock + get + set of one session, committed.  Each
+# adds one to a counter, so a lost update would show as a short count.
+script txn_distinct <<'SQL'
+\set k :client_id
+SQL
+script txn_hot <<'SQL'
+\set k 0
+SQL
+for keys in distinct hot; do
+	cat >>"$work/txn_$keys.sql" <<'SQL'
+\set v random(1, 1000000000)
+BEGIN;
+SELECT wastore.lock('bench', 'session.t' || :k::text);
+SELECT value->>'n' AS n FROM wastore.get('bench', 'session', ARRAY['t' || :k::text]) \gset
+SELECT wastore.set('bench', ('{"session": {"t' || :k::text || '": {"n": ' || (:n::int + 1) || ', "r": ' || :v::text || '}}}')::jsonb);
+COMMIT;
+SQL
+done
+counters() { sql -c "SELECT sum((value->>'n')::bigint) FROM wastore.keys WHERE store = 'bench' AND id LIKE 't%'"; }
+
+log "per-key transactions"
+for keys in distinct hot; do
+	for c in 1 8 32; do
+		t=()
+		for ((r = 0; r < rounds; r++)); do
+			before=$(counters)
+			t+=("$(pgbench_tps "txn_$keys" "$c" -T "$secs")")
+			done_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/txn_$keys.out")
+			failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/txn_$keys.out")
+			[ "${failed:-0}" -eq 0 ] || die "per-key transactions failed: $failed"
+			after=$(counters)
+			[ "$after" -eq $((before + done_tx)) ] ||
+				die "lost updates: the counters grew by $((after - before)) in $done_tx transactions"
+		done
+		m=$(printf '%s\n' "${t[@]}" | median)
+		row "lock+get+set, $keys key(s), $c client(s)" "$(printf '%.0f' "$m") tps" "-" "-" "0 errors, 0 lost updates"
+	done
+done
+
+# 5. How cost grows with the number of stored keys: a store of its own, grown
+# from 10^3 to 10^5 to 10^6 keys, single-client get and set latency.
+script grow_get <<'SQL'
+\set k random(1, :n)
+SELECT id, value FROM wastore.get('grow', 'session', ARRAY['g' || :k]);
+SQL
+script grow_set <<'SQL'
+\set k random(1, :n)
+\set v random(1, 1000000000)
+SELECT wastore.set('grow', ('{"session": {"g' || :k || '": {"type": "Buffer", "data": "' || :v || '"}}}')::jsonb);
+SQL
+log "latency against the number of stored keys"
+loaded=0
+declare -A lat_get lat_set
+for n in 1000 100000 1000000; do
+	sql <<SQL
+DO \$\$
+BEGIN
+	FOR b IN 0 .. $(((n - loaded + 9999) / 10000 - 1)) LOOP
+		PERFORM wastore.set('grow', jsonb_build_object('session',
+			(SELECT jsonb_object_agg('g' || i, jsonb_build_object('type', 'Buffer', 'data', '$blob'))
+			   FROM generate_series($loaded + b * 10000 + 1, least($n, $loaded + b * 10000 + 10000)) i)));
+	END LOOP;
+END
+\$\$;
+VACUUM ANALYZE wastore.keys;
+SQL
+	loaded=$n
+	tg=() ts=()
+	for ((r = 0; r < rounds; r++)); do
+		tg+=("$(pgbench_tps grow_get 1 -T "$secs" -D n=$n)")
+		ts+=("$(pgbench_tps grow_set 1 -T "$secs" -D n=$n)")
+	done
+	lat_get[$n]=$(printf '%s\n' "${tg[@]}" | median | awk '{ printf "%.1f", 1e6 / $1 }')
+	lat_set[$n]=$(printf '%s\n' "${ts[@]}" | median | awk '{ printf "%.1f", 1e6 / $1 }')
+done
+for op in get set; do
+	eval "small=\${lat_$op[1000]} mid=\${lat_$op[100000]} big=\${lat_$op[1000000]}"
+	row "$op latency at 10^3 / 10^5 / 10^6 keys (us)" "$small / $mid" "$big" "$(ratio "$big" "$small")x" "10^6 vs 10^3, target <= 1.50x"
+done
+
+printf '\nwastore key store benchmark: medians of %s rounds, %ss per pgbench run, %s\n' \
+	"$rounds" "$secs" "$(nproc) cores, PostgreSQL $("$PG_BIN/postgres" -V | awk '{ print $3 }')"
+printf '%-44s %14s %14s %8s  %s\n' "" "wastore" "baseline" "ratio" ""
+printf '%s\n' "${rows[@]}"
