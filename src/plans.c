@@ -19,7 +19,15 @@ wastore_plan_get(WastorePlan *plan)
 	{
 		SPIPlanPtr	prepared;
 
-		prepared = SPI_prepare(plan->sql, plan->nargs, plan->argtypes);
+		/*
+		 * Always the generic plan: every statement here is a primary-key
+		 * lookup or range scan whose best plan does not depend on the
+		 * parameter values, and the plan cache's default would otherwise
+		 * re-plan some of them (id = ANY ($n)) on every call, because their
+		 * custom plans look cheaper than the generic one.
+		 */
+		prepared = SPI_prepare_cursor(plan->sql, plan->nargs, plan->argtypes,
+									  CURSOR_OPT_GENERIC_PLAN);
 		if (prepared == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
 				 plan->sql, SPI_result_code_string(SPI_result));
