@@ -4,13 +4,14 @@
 # the unit tests, pgTAP (pg_prove) and the isolation specs against it.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh pgtap      one part: unit, pgtap, isolation
+#   scripts/test.sh pgtap      one part: unit, pgtap, isolation, or a
+#                              directory test/X with a run.sh (crash, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash)
 
 # One build+test at a time on a machine: the extension installs into the
 # server's one library and share directory.
