@@ -7,7 +7,10 @@
  * set is one batch: it is checked whole before anything is written, then
  * written in (family, id) order inside the savepoint commit (commit.c), so
  * it lands whole or not at all, and two batches that write the same keys take
- * their row locks in the same order and cannot deadlock each other.
+ * their row locks in the same order and cannot deadlock each other.  A
+ * top-level "creds" member is merged into the store's creds (creds.c) after
+ * the keys, in the same commit: pre-key rows and the creds counters that
+ * describe them land together or not at all.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +24,7 @@
 #include "utils/tuplestore.h"
 
 #include "commit.h"
+#include "creds.h"
 #include "plans.h"
 #include "store.h"
 #include "wastore.h"
@@ -40,8 +44,13 @@ typedef struct KeyBatch
 	Jsonb	   *data;
 	KeyWrite   *writes;
 	int			nwrites;
+	Jsonb	   *creds;			/* the "creds" member, or NULL */
+	bool		merging_creds;	/* for error reports */
 	const KeyWrite *current;	/* the write under way, for error reports */
 } KeyBatch;
+
+/* family of the top-level "creds" member while parsing */
+#define BATCH_CREDS (-2)
 
 static WastorePlan get_plan = {
 	"SELECT id, value FROM wastore.keys "
@@ -242,7 +251,10 @@ parse_batch(KeyBatch *batch)
 	it = JsonbIteratorInit(root);
 	while ((r = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		if (r == WJB_KEY)
+		if (r == WJB_KEY && v.val.string.len == 5 &&
+			memcmp(v.val.string.val, "creds", 5) == 0)
+			family = BATCH_CREDS;
+		else if (r == WJB_KEY)
 		{
 			family = wastore_family_index(v.val.string.val, v.val.string.len);
 			if (family < 0)
@@ -251,6 +263,12 @@ parse_batch(KeyBatch *batch)
 						 errmsg("unknown key family \"%.*s\"",
 								v.val.string.len, v.val.string.val),
 						 errhint("The families are those of the wastore.family enum.")));
+		}
+		else if (r == WJB_VALUE && family == BATCH_CREDS)
+		{
+			/* merged into the creds after the keys, in the same commit */
+			batch->creds = JsonbValueToJsonb(&v);
+			creds_check_updates(batch->creds, "creds");
 		}
 		else if (r == WJB_VALUE)
 		{
@@ -314,6 +332,7 @@ write_batch(void *arg)
 
 	SPI_connect();
 	store_access(batch->store, true);
+	batch->merging_creds = false;
 
 	for (int i = 0; i < batch->nwrites; i++)
 	{
@@ -333,6 +352,13 @@ write_batch(void *arg)
 	}
 	batch->current = NULL;
 
+	if (batch->creds)
+	{
+		batch->merging_creds = true;
+		(void) creds_merge(batch->store, batch->creds, false);
+		batch->merging_creds = false;
+	}
+
 	SPI_finish();
 }
 
@@ -348,6 +374,8 @@ run_batch(FunctionCallInfo fcinfo, KeyBatch *batch, CommitOutcome *outcome)
 static char *
 describe_failed_write(const KeyBatch *batch)
 {
+	if (batch->merging_creds)
+		return pstrdup("creds");
 	if (batch->current == NULL)
 		return NULL;
 	return psprintf("family %s, id \"%s\"",

@@ -39,6 +39,8 @@ static WastorePlan create_plan = {
  */
 static WastorePlan purge_plans[] = {
 	{"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.auth_states WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.conn_values WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 };
 
