@@ -22,7 +22,10 @@
  *	 is lost between a release and a queue.  Entries that find the row gone
  *	 retry and take the lock instead.
  * - Marking a dedupe key is an INSERT ... ON CONFLICT DO NOTHING RETURNING:
- *	 exactly one of concurrent callers gets a row back.
+ *	 exactly one of concurrent callers gets a row back.  The marks of one
+ *	 store take a transaction lock of the store first (see dedupe_lock), so
+ *	 each eviction sees every key committed before it and the store never
+ *	 keeps more than dedupe_limit keys.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,9 +33,11 @@
 
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
@@ -53,6 +58,13 @@
  * so this is never reached in practice; it only bounds a pathological case.
  */
 #define CHAT_ACQUIRE_MAX_ROUNDS 1000
+
+/*
+ * locktag_field4 of the dedupe lock of a store, next to the lock spaces of
+ * locks.h (30561..30563), and the seed of its hash.
+ */
+#define CHAT_LOCKSPACE_DEDUPE	30564
+#define CHAT_SEED_DEDUPE		UINT64CONST(0x7761730004)
 
 /*
  * Subscriptions
@@ -470,6 +482,26 @@ chat_enum_result(FunctionCallInfo fcinfo, const char *label)
  * Helpers
  */
 
+/*
+ * Takes the store's dedupe lock until the end of the transaction.  Two
+ * evictions that ran side by side would each miss the other's new key and
+ * leave the store above its limit; one after the other, the second one's
+ * statements see the first one's committed key.  Marks that come in the
+ * steady state (a full window) would queue anyway: each deletes the same
+ * oldest row.
+ */
+static void
+dedupe_lock(text *store)
+{
+	LOCKTAG		tag;
+	uint64		h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(store),
+										VARSIZE_ANY_EXHDR(store), CHAT_SEED_DEDUPE);
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
+						 CHAT_LOCKSPACE_DEDUPE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
 /* Runs a statement and reports whether it returned or touched any row. */
 static bool
 run_exists(WastorePlan *plan, Datum *values, const char *nulls, bool read_only, int rc)
@@ -655,6 +687,7 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	store_access(store, true);
+	dedupe_lock(store);
 	added = run_exists(&mark_dedupe_plan, values, NULL, false, SPI_OK_INSERT_RETURNING);
 
 	/*
@@ -950,6 +983,16 @@ chat_load_snapshot(PG_FUNCTION_ARGS)
 
 	load.store = wastore_store_arg(fcinfo, 0);
 	load.snapshot = chat_object_arg(fcinfo, 1, "snapshot");
+
+	/*
+	 * Marks wait for the load (and the load for them); the lock is taken
+	 * outside the savepoint commit, which would release it on a retry, and
+	 * only once the store is known to be the caller's.
+	 */
+	SPI_connect();
+	store_access(load.store, false);
+	SPI_finish();
+	dedupe_lock(load.store);
 
 	commit_run(load_work, &load, &outcome);
 	if (!outcome.ok)

@@ -1,7 +1,7 @@
 -- Chat state: subscriptions, thread and channel state, dedupe, argument
 -- errors.  (Locks: 42_chat_locks.sql; snapshots: 43_chat_snapshot.sql.)
 BEGIN;
-SELECT plan(57);
+SELECT plan(58);
 
 SELECT enum_has_labels('wastore', 'lock_strategy', ARRAY['reject', 'queue', 'debounce', 'concurrent'],
 	'lock_strategy has the four strategies');
@@ -50,6 +50,8 @@ SELECT is(wastore.chat_mark_dedupe('c1', 'whatsapp', 'm1'), true, 'marking a new
 SELECT is(wastore.chat_mark_dedupe('c1', 'whatsapp', 'm1'), false, 'marking it again returns false');
 SELECT is(wastore.chat_is_duplicate('c1', 'whatsapp', 'm1'), true, 'a marked key is a duplicate');
 SELECT is(wastore.chat_is_duplicate('c1', 'telegram', 'm1'), false, 'the adapter is part of the key');
+SELECT is((SELECT array_agg(mode) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND objsubid = 30564),
+	ARRAY['ExclusiveLock'], 'a mark holds the store''s dedupe lock (objsubid 30564) until the end of the transaction');
 
 -- limit 2: the oldest key is evicted first
 SELECT is(wastore.chat_mark_dedupe('d', 'wa', 'a', 2), true, 'limit 2: mark a');
