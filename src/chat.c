@@ -24,8 +24,9 @@
  * - Marking a dedupe key is an INSERT ... ON CONFLICT DO NOTHING RETURNING:
  *	 exactly one of concurrent callers gets a row back.  The marks of one
  *	 store take a transaction lock of the store first (see dedupe_lock), so
- *	 each eviction sees every key committed before it and the store never
- *	 keeps more than dedupe_limit keys.
+ *	 each one numbers its key after every key committed before it, and each
+ *	 eviction sees them all: the store never keeps more than dedupe_limit
+ *	 keys.
  *
  *-------------------------------------------------------------------------
  */
@@ -129,19 +130,32 @@ static WastorePlan is_duplicate_plan = {
 	3, {TEXTOID, TEXTOID, TEXTOID}
 };
 
-static WastorePlan mark_dedupe_plan = {
-	"INSERT INTO wastore.chat_dedupe (store, adapter, message_id) VALUES ($1, $2, $3) "
-	"ON CONFLICT (store, adapter, message_id) DO NOTHING RETURNING seq",
-	3, {TEXTOID, TEXTOID, TEXTOID}
+/*
+ * A key's seq is its position in the store's insertion order: 1, 2, 3, ...
+ * without gaps, since keys leave only by eviction (oldest first), a load
+ * (which numbers them afresh) or drop_store.  The marks of a store are
+ * serialized (dedupe_lock), so max(seq) + 1 is free, the store holds max -
+ * min + 1 keys, and the ones to evict are those from min to max - limit:
+ * every statement reads a few index entries, whatever the limit.  (The trim
+ * names both ends of the range, which also keeps its generic plan on the
+ * index.)
+ */
+static WastorePlan dedupe_bounds_plan = {
+	"SELECT pg_catalog.min(seq), pg_catalog.max(seq) FROM wastore.chat_dedupe "
+	"WHERE store OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}
 };
 
-/* everything older than the store's newest $2 keys */
+static WastorePlan mark_dedupe_plan = {
+	"INSERT INTO wastore.chat_dedupe (store, adapter, message_id, seq) VALUES ($1, $2, $3, $4) "
+	"ON CONFLICT (store, adapter, message_id) DO NOTHING",
+	4, {TEXTOID, TEXTOID, TEXTOID, INT8OID}
+};
+
 static WastorePlan trim_dedupe_plan = {
-	"DELETE FROM wastore.chat_dedupe "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND seq OPERATOR(pg_catalog.<=) "
-	"(SELECT d.seq FROM wastore.chat_dedupe d WHERE d.store OPERATOR(pg_catalog.=) $1 "
-	" ORDER BY d.seq DESC OFFSET $2 LIMIT 1)",
-	2, {TEXTOID, INT4OID}
+	"DELETE FROM wastore.chat_dedupe WHERE store OPERATOR(pg_catalog.=) $1 "
+	"AND seq OPERATOR(pg_catalog.>=) $2 AND seq OPERATOR(pg_catalog.<=) $3",
+	3, {TEXTOID, INT8OID, INT8OID}
 };
 
 /*
@@ -326,15 +340,14 @@ static WastorePlan load_subscriptions_plan = {
 
 static WastorePlan load_dedupe_plan = {
 	"INSERT INTO wastore.chat_dedupe (store, adapter, message_id, seq) "
-	"SELECT $1, k.adapter, k.message_id, pg_catalog.nextval('wastore.chat_seq') FROM ("
+	"SELECT $1, k.adapter, k.message_id,"
+	" pg_catalog.row_number() OVER (ORDER BY k.rank, k.adapter, k.message_id) FROM ("
 	" SELECT adapter, message_id, COALESCE(pg_catalog.min(n), 0) AS rank FROM ("
 	"  SELECT adapter, message_id, NULL::pg_catalog.int8 AS n FROM (" DEDUPE_PAIRS("dedupe") ") s"
 	"  UNION ALL"
 	"  SELECT adapter, message_id, n FROM (" DEDUPE_PAIRS("dedupe_order") ") o"
 	" ) u GROUP BY adapter, message_id"
-	" ORDER BY rank, adapter, message_id"
-	") k "
-	"ON CONFLICT (store, adapter, message_id) DO NOTHING",
+	") k",
 	2, {TEXTOID, JSONBOID}
 };
 
@@ -483,12 +496,12 @@ chat_enum_result(FunctionCallInfo fcinfo, const char *label)
  */
 
 /*
- * Takes the store's dedupe lock until the end of the transaction.  Two
- * evictions that ran side by side would each miss the other's new key and
- * leave the store above its limit; one after the other, the second one's
- * statements see the first one's committed key.  Marks that come in the
- * steady state (a full window) would queue anyway: each deletes the same
- * oldest row.
+ * Takes the store's dedupe lock until the end of the transaction.  Two marks
+ * that ran side by side would number their keys alike and each evict without
+ * the other's new key, leaving the store above its limit; one after the
+ * other, the second one's statements see the first one's committed key.
+ * Marks in the steady state (a full window) would queue anyway: each deletes
+ * the same oldest row.
  */
 static void
 dedupe_lock(text *store)
@@ -673,10 +686,10 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	text	   *adapter = chat_id_arg(fcinfo, 1, "adapter");
 	text	   *message_id = chat_id_arg(fcinfo, 2, "message_id");
 	int32		limit = DatumGetInt32(wastore_arg(fcinfo, 3, "dedupe_limit"));
-	Datum		values[3] = {
-		PointerGetDatum(store), PointerGetDatum(adapter), PointerGetDatum(message_id)
-	};
-	Datum		trim_values[2] = {PointerGetDatum(store), Int32GetDatum(limit)};
+	Datum		values[4];
+	bool		isnull;
+	int64		min_seq = 1;
+	int64		max_seq = 0;
 	bool		added;
 
 	if (limit <= 0)
@@ -688,13 +701,36 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	SPI_connect();
 	store_access(store, true);
 	dedupe_lock(store);
-	added = run_exists(&mark_dedupe_plan, values, NULL, false, SPI_OK_INSERT_RETURNING);
+
+	values[0] = PointerGetDatum(store);
+	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
+	Assert(SPI_processed == 1);
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+	{
+		min_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 1, &isnull));
+		max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											  SPI_tuptable->tupdesc, 2, &isnull));
+	}
+
+	values[1] = PointerGetDatum(adapter);
+	values[2] = PointerGetDatum(message_id);
+	values[3] = Int64GetDatum(max_seq + 1);
+	added = run_exists(&mark_dedupe_plan, values, NULL, false, SPI_OK_INSERT);
+	if (added)
+		max_seq++;
 
 	/*
 	 * Trimmed on every call, as the reference adapters do: a smaller limit
 	 * takes effect at once, even when the key was known.
 	 */
-	wastore_plan_execute(&trim_dedupe_plan, trim_values, NULL, false, SPI_OK_DELETE);
+	if (max_seq - min_seq + 1 > limit)
+	{
+		values[1] = Int64GetDatum(min_seq);
+		values[2] = Int64GetDatum(max_seq - limit);
+		wastore_plan_execute(&trim_dedupe_plan, values, NULL, false, SPI_OK_DELETE);
+	}
 	SPI_finish();
 	PG_RETURN_BOOL(added);
 }

@@ -25,11 +25,11 @@ CREATE TYPE wastore.lock_result AS ENUM (
 COMMENT ON TYPE wastore.lock_result IS
 	'Outcome of chat_acquire_lock: acquired (the caller holds the lock), queued or debounced (a pending entry was recorded), busy (rejected)';
 
--- The insertion order of dedupe keys and pending entries.  One sequence for
--- both: only the order within a store (and a lock key) matters.
+-- The arrival order of pending entries (only the order within a lock key
+-- matters).
 CREATE SEQUENCE wastore.chat_seq AS bigint;
 COMMENT ON SEQUENCE wastore.chat_seq IS
-	'Insertion order of chat dedupe keys (oldest evicted first) and of pending lock entries';
+	'Arrival order of the pending entries of chat locks';
 
 CREATE TABLE wastore.chat_subscriptions (
 	store text COLLATE "C" NOT NULL,
@@ -39,16 +39,19 @@ CREATE TABLE wastore.chat_subscriptions (
 COMMENT ON TABLE wastore.chat_subscriptions IS
 	'Chat state: the subscribed thread ids of each store';
 
+-- seq numbers a store's keys 1, 2, 3, ... in insertion order, without gaps
+-- (the marks of a store are serialized), so the newest N keys are those
+-- above max(seq) - N.
 CREATE TABLE wastore.chat_dedupe (
 	store text COLLATE "C" NOT NULL,
 	adapter text COLLATE "C" NOT NULL,
 	message_id text COLLATE "C" NOT NULL,
-	seq bigint NOT NULL DEFAULT pg_catalog.nextval('wastore.chat_seq'),
+	seq bigint NOT NULL,
 	PRIMARY KEY (store, adapter, message_id),
 	UNIQUE (store, seq)
 );
 COMMENT ON TABLE wastore.chat_dedupe IS
-	'Chat state: the message dedupe window of each store, seq giving the insertion order (the newest dedupe_limit keys are kept)';
+	'Chat state: the message dedupe window of each store; seq is the key''s place in the store''s insertion order (the newest dedupe_limit keys are kept)';
 
 CREATE TABLE wastore.chat_thread_state (
 	store text COLLATE "C" NOT NULL,
