@@ -21,8 +21,8 @@
  *	 held, and then reads the pending list with a fresh snapshot, so no entry
  *	 is lost between a release and a queue.  Entries that find the row gone
  *	 retry and take the lock instead.
- * - Marking a dedupe key is an INSERT ... ON CONFLICT DO NOTHING RETURNING:
- *	 exactly one of concurrent callers gets a row back.  The marks of one
+ * - Marking a dedupe key is an INSERT ... ON CONFLICT DO NOTHING: exactly
+ *	 one of concurrent callers inserts the row.  The marks of one
  *	 store take a transaction lock of the store first (see dedupe_lock), so
  *	 each one numbers its key after every key committed before it, and each
  *	 eviction sees them all: the store never keeps more than dedupe_limit
@@ -40,7 +40,6 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -270,7 +269,8 @@ static WastorePlan snapshot_plan = {
  * is inserted from $2, normalised in SQL.  A part of the wrong JSON type
  * counts as empty; entries of the wrong shape, and ids over the id length
  * limit, are left out.  The inserts upsert, so that a lock or state row that
- * a concurrent session wrote after the delete is replaced as well.
+ * a concurrent session wrote after the delete is replaced as well (dedupe
+ * keys cannot race: the load holds the store's dedupe lock).
  */
 
 static WastorePlan chat_delete_plans[] = {
@@ -302,7 +302,7 @@ static WastorePlan chat_delete_plans[] = {
 #define JGETT(v, k) "pg_catalog.jsonb_extract_path_text(" v ", '" k "')"
 
 #define ID_FITS(id) \
-	"pg_catalog.octet_length(" id ") OPERATOR(pg_catalog.<=) 1024"
+	"pg_catalog.octet_length(" id ") OPERATOR(pg_catalog.<=) " CppAsString2(WASTORE_MAX_KEY_ID_BYTES)
 
 /*
  * Subscriptions: a list of ids, or a map-set {"<id>": true, ...} whose

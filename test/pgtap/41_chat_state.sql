@@ -1,7 +1,7 @@
 -- Chat state: subscriptions, thread and channel state, dedupe, argument
 -- errors.  (Locks: 42_chat_locks.sql; snapshots: 43_chat_snapshot.sql.)
 BEGIN;
-SELECT plan(58);
+SELECT plan(61);
 
 SELECT enum_has_labels('wastore', 'lock_strategy', ARRAY['reject', 'queue', 'debounce', 'concurrent'],
 	'lock_strategy has the four strategies');
@@ -85,6 +85,9 @@ SELECT throws_ok($$ SELECT wastore.chat_mark_dedupe('c1', 'wa', 'm2', -5) $$, '2
 SELECT throws_ok($$ SELECT wastore.chat_mark_dedupe('c1', 'wa', 'm2', NULL) $$, '22004', 'dedupe_limit must not be NULL', 'a NULL dedupe limit');
 SELECT throws_ok($$ SELECT wastore.chat_subscribe('c1', repeat('x', 1025)) $$, '22023', 'thread_id is too long', 'an overlong thread id');
 SELECT is(wastore.chat_snapshot('c1'), (SELECT s FROM before), 'the failed calls changed nothing');
+SELECT throws_ok($$ SELECT wastore.chat_mark_dedupe('fresh', 'wa', 'm', 0) $$, '22023', NULL, 'a bad limit for a missing store');
+SELECT throws_ok($$ SELECT wastore.chat_put_thread_state('fresh', 't', '[]') $$, '22023', NULL, 'a bad state for a missing store');
+SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'fresh'), 0, '... do not create it');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,7 +1,7 @@
 -- Chat locks as seen from one session: the four strategies, release, force
 -- release, TTL, errors.  (Isolation specs cover what two sessions see.)
 BEGIN;
-SELECT plan(62);
+SELECT plan(66);
 
 CREATE FUNCTION pg_temp.pending(store text, lock_key text) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT wastore.chat_snapshot(store) -> 'pending_locks' -> lock_key
@@ -91,6 +91,12 @@ SELECT results_eq($$ SELECT owner COLLATE "default", strategy::text, metadata, e
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:ttl', 'owner-1') $$,
 	$$ VALUES (false, NULL::jsonb) $$, 'the former owner can no longer release it');
 
+SELECT wastore.chat_acquire_lock('s', 'thread:lapsed', 'owner-1', 'reject', '{}', '1 hour');
+UPDATE wastore.chat_locks SET expires_at = clock_timestamp() - interval '1 second' WHERE store = 's' AND lock_key = 'thread:lapsed';
+SELECT is((wastore.chat_snapshot('s') -> 'locks' -> 'thread:lapsed' ->> 'owner'), 'owner-1', 'an expired lock nobody took over still shows');
+SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:lapsed', 'owner-1') $$,
+	$$ VALUES (true, '[]'::jsonb) $$, '... and its owner can still release it');
+
 SELECT is(wastore.chat_acquire_lock('s', 'thread:short', 'owner-1', 'reject', '{}', '1 millisecond'), 'acquired', 'a 1 ms lock');
 SELECT is(wastore.chat_acquire_lock('s', 'thread:short', 'owner-2', 'queue', '{"waiting": true}'), 'queued', '... queued on while it lasts');
 SELECT pg_sleep(0.01);
@@ -114,6 +120,9 @@ SELECT throws_ok($$ SELECT * FROM wastore.chat_release_lock('s', 'held', NULL) $
 SELECT throws_ok($$ SELECT wastore.chat_force_release_lock('s', NULL) $$, '22004', 'lock_key must not be NULL', 'force release of a NULL key');
 SELECT throws_ok($$ SELECT wastore.chat_force_release_lock(NULL, 'held') $$, '22004', 'store must not be NULL', 'force release in a NULL store');
 SELECT is(wastore.chat_snapshot('s'), (SELECT s FROM before), 'the failed calls changed nothing');
+SELECT throws_ok($$ SELECT wastore.chat_acquire_lock('fresh', 'k', 'o', 'queue', '[]') $$, '22023', NULL, 'bad metadata for a missing store');
+
+SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'fresh'), 0, '... does not create it');
 
 SELECT * FROM finish();
 ROLLBACK;
