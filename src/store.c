@@ -41,6 +41,12 @@ static WastorePlan purge_plans[] = {
 	{"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.auth_states WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.conn_values WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_subscriptions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_dedupe WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_thread_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_channel_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_locks WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_pending WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 };
 
