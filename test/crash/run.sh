@@ -26,7 +26,8 @@ as_pg psql -X -q -d postgres -c "CREATE DATABASE crash"
 sql -c "CREATE EXTENSION wastore"
 
 # batch N writes four families and deletes the pre-key of batch N-1 (as a
-# consumed pre-key is deleted); "latest" is overwritten by every batch.
+# consumed pre-key is deleted); "latest" and the creds pre-key counters are
+# overwritten by every batch.
 batch_sql() {
 	local n=$1
 	cat <<SQL
@@ -34,7 +35,8 @@ SELECT wastore.set('crash', jsonb_build_object(
 	'session', jsonb_build_object('s$n', jsonb_build_object('n', $n, 'pad', repeat('s', 2000)), 'latest', $n),
 	'pre-key', jsonb_build_object('$n', jsonb_build_object('public', 'p$n', 'private', 'k$n'), '$((n - 1))', NULL),
 	'sender-key', jsonb_build_object('g$n::4915100$n', jsonb_build_object('n', $n)),
-	'device-list', jsonb_build_object('u$n', jsonb_build_array('0', '$n'))));
+	'device-list', jsonb_build_object('u$n', jsonb_build_array('0', '$n')),
+	'creds', jsonb_build_object('nextPreKeyId', $((n + 1)), 'firstUnuploadedPreKeyId', $((n + 1)))));
 \echo ack $n
 SQL
 }
@@ -85,6 +87,8 @@ SQL
 	# The pre-keys: exactly one, the last present batch's (each batch deleted its predecessor's).
 	prekeys=$(sql -c "SELECT string_agg(id, ',') FROM wastore.keys WHERE store = 'crash' AND family = 'pre-key'")
 	[ "$prekeys" = "$present" ] || die "round $round: pre-keys $prekeys, expected $present"
+	counter=$(sql -c "SELECT wastore.creds('crash')->>'nextPreKeyId'")
+	[ "$counter" = $((present + 1)) ] || die "round $round: creds say nextPreKeyId $counter, the pre-keys say $((present + 1))"
 	log "crash round $round: killed after $((acked - next + 1)) acknowledged batches; all present, $((present - acked)) unacknowledged batch(es) committed, none partial"
 	next=$((present + 1))
 done

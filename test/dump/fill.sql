@@ -1,0 +1,34 @@
+-- Several stores with something in every part of wastore, for the dump and
+-- restore test.  Run by psql with ON_ERROR_STOP.
+SET client_min_messages = warning;
+CREATE ROLE dump_tenant;
+
+SELECT wastore.set('acct-' || s, jsonb_build_object(
+	'session', jsonb_build_object('4915100' || s || '.0', jsonb_build_object('type', 'Buffer', 'data', encode(sha256(s::text::bytea), 'base64'))),
+	'pre-key', (SELECT jsonb_object_agg(i, jsonb_build_object('public', 'p' || i, 'private', 'k' || i)) FROM generate_series(1, 30) i),
+	'sender-key', jsonb_build_object('group@g.us::4915100' || s || '::0', '"c2VuZGVy"'::jsonb),
+	'sender-key-memory', jsonb_build_object('group@g.us', jsonb_build_object('4915100' || s || ':0@s.whatsapp.net', true)),
+	'app-state-sync-key', jsonb_build_object('AAAAAGNe', jsonb_build_object('keyData', 'a2V5', 'timestamp', '1700000000')),
+	'lid-mapping', jsonb_build_object('4915100' || s, '12345' || s || '@lid'),
+	'device-list', jsonb_build_object('4915100' || s, jsonb_build_array('0', '12')),
+	'tctoken', jsonb_build_object('4915100' || s || '@s.whatsapp.net', jsonb_build_object('token', 'dG9r', 'timestamp', 1700000000 + s)),
+	'identity-key', jsonb_build_object('4915100' || s || '.0', jsonb_build_object('type', 'Buffer', 'data', 'BQab')),
+	'creds', jsonb_build_object('registrationId', 1000 + s, 'nextPreKeyId', 31, 'firstUnuploadedPreKeyId', 31,
+		'me', jsonb_build_object('id', '4915100' || s || ':7@s.whatsapp.net'))))
+  FROM generate_series(1, 3) s;
+
+SELECT wastore.merge_creds('acct-1', '{"me": {"lid": "999@lid"}}', true);
+SELECT wastore.conn_put('acct-' || s, 'routing_info', to_jsonb('cm91dGU' || s)) FROM generate_series(1, 3) s;
+
+SELECT wastore.chat_subscribe('acct-1', 'thread-' || t) FROM generate_series(1, 5) t;
+SELECT wastore.chat_put_thread_state('acct-1', 'thread-1', '{"step": 3, "topic": "orders"}');
+SELECT wastore.chat_put_channel_state('acct-2', 'channel-1', '{"muted": true}');
+SELECT wastore.chat_mark_dedupe('acct-1', 'whatsapp', 'msg-' || m, 5) FROM generate_series(1, 8) m;
+SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-a', 'reject', '{"job": 1}', interval '1 day');
+SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-b', 'queue', '{"job": 2}');
+SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-c', 'queue', '{"job": 3}');
+
+-- A store that belongs to another role.
+SET ROLE dump_tenant;
+SELECT wastore.set('tenant-store', '{"session": {"x.0": "eA=="}}');
+RESET ROLE;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Dump and restore: pg_dump of a database holding several stores, with rows
+# in every part, restores into a fresh database with identical contents and
+# a working extension.
+#
+#   test/dump/run.sh     (run by scripts/test.sh against its cluster)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+
+work=$(mktemp -d /tmp/wastore-dump.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
+
+sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+sql -d postgres -c "DROP DATABASE IF EXISTS dump_src" -c "DROP DATABASE IF EXISTS dump_dst" \
+	-c "DROP ROLE IF EXISTS dump_tenant" -c "CREATE DATABASE dump_src" -c "CREATE DATABASE dump_dst"
+sql -d dump_src -c "CREATE EXTENSION wastore"
+sql -d dump_src -f test/dump/fill.sql >/dev/null
+
+# Every table and sequence of the extension must be dumped with its data.
+undumped=$(sql -d dump_src <<'SQL'
+SELECT string_agg(c.oid::regclass::text, ', ')
+  FROM pg_class c JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'wastore'
+ WHERE c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig);
+SQL
+)
+[ -z "$undumped" ] || die "not registered with pg_extension_config_dump: $undumped"
+
+# The contents of every part, one line per table: name and a digest of its
+# rows in a fixed order.
+contents() {
+	sql -d "$1" <<'SQL'
+SELECT c.oid::regclass::text, r.digest
+  FROM pg_extension e, unnest(e.extconfig) AS x(oid) JOIN pg_class c ON c.oid = x.oid,
+	   LATERAL (SELECT CASE c.relkind
+		WHEN 'S' THEN (xpath('/row/last_value/text()', query_to_xml('SELECT last_value FROM ' || c.oid::regclass, false, false, '')))[1]::text
+		ELSE (xpath('/row/d/text()', query_to_xml('SELECT md5(string_agg(t::text, E''\n'' ORDER BY t::text)) || '' '' || count(*) AS d FROM ' || c.oid::regclass || ' t', false, false, '')))[1]::text
+		END AS digest) r
+ WHERE e.extname = 'wastore'
+ ORDER BY 1;
+SQL
+}
+contents dump_src >"$work/src.txt"
+[ "$(wc -l <"$work/src.txt")" -ge 10 ] || die "too few parts: $(cat "$work/src.txt")"
+if grep -q ' 0$' "$work/src.txt"; then die "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
+
+as_pg pg_dump -Fc -d dump_src -f "$work/dump"
+as_pg pg_restore --exit-on-error -d dump_dst "$work/dump"
+contents dump_dst >"$work/dst.txt"
+diff -u "$work/src.txt" "$work/dst.txt" || die "the restored database differs"
+
+# The restored extension works: reads, writes, ownership, chat sequences.
+out=$(sql -d dump_dst <<'SQL'
+SELECT count(*) FROM wastore.get('acct-1', 'pre-key', ARRAY['1', '30', '31']);
+SELECT wastore.creds('acct-1')->'me'->>'lid';
+SELECT wastore.set('acct-1', '{"pre-key": {"31": {"public": "p31", "private": "k31"}}, "creds": {"nextPreKeyId": 32}}');
+SELECT count(*) FROM wastore.list_ids('acct-1', 'pre-key');
+SELECT wastore.chat_mark_dedupe('acct-1', 'whatsapp', 'msg-9', 5), wastore.chat_mark_dedupe('acct-1', 'whatsapp', 'msg-8', 5);
+SELECT wastore.chat_is_duplicate('acct-1', 'whatsapp', 'msg-4'), wastore.chat_is_duplicate('acct-1', 'whatsapp', 'msg-5');
+SELECT pending FROM wastore.chat_release_lock('acct-1', 'thread-1', 'worker-a');
+SELECT owner FROM wastore.stores WHERE store = 'tenant-store';
+SQL
+)
+expected='2
+999@lid
+
+31
+t|f
+f|f
+[{"owner": "worker-b", "metadata": {"job": 2}, "strategy": "queue"}, {"owner": "worker-c", "metadata": {"job": 3}, "strategy": "queue"}]
+dump_tenant'
+[ "$out" = "$expected" ] || die "the restored extension misbehaves:
+$out
+expected:
+$expected"
+
+sql -d postgres -c "DROP DATABASE dump_src" -c "DROP DATABASE dump_dst" -c "DROP ROLE dump_tenant"
+log "dump: $(wc -l <"$work/src.txt") parts restored identical, the restored extension works"
