@@ -2,16 +2,17 @@
 #
 # The version comes from wastore.control (its one source).  The 1.0 install
 # script is assembled from the fragments in sql/1.0/, one per concern, in
-# file-name order; released fragments are never edited again: later versions
-# ship wastore--A--B.sql upgrade scripts beside it.
+# file-name order; it is released and never edited again.  Later versions
+# are wastore--A--B.sql upgrade scripts beside it: CREATE EXTENSION installs
+# 1.0 and runs them in turn, so a fresh install and an upgraded one are the
+# same by construction.
 
 EXTENSION = wastore
-EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" wastore.control)
 
 MODULE_big = wastore
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA_built = sql/$(EXTENSION)--1.0.sql
 DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # libcrypto: SHA-256/HMAC for the LTHash core (PostgreSQL itself links it).
@@ -29,7 +30,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/$(EXTVERSION)/*.sql))
+sql/$(EXTENSION)--1.0.sql: $(sort $(wildcard sql/1.0/*.sql))
 	cat $^ > $@
 
 .PHONY: test demo bench

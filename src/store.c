@@ -10,22 +10,28 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "locks.h"
 #include "plans.h"
 #include "store.h"
 #include "wastore.h"
-
-static WastorePlan owner_plan = {
-	"SELECT owner FROM wastore.store_owners "
-	"WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
-};
 
 static WastorePlan create_plan = {
 	"INSERT INTO wastore.store_owners (store, owner) VALUES ($1, $2) "
@@ -52,19 +58,83 @@ static WastorePlan purge_plans[] = {
 
 /*
  * The owner of the store, or InvalidOid when there is no such store.
+ *
+ * Read straight from the primary key index, not through SPI: row-level
+ * security hides the stores of other roles from a query, and the owner check
+ * must see them to refuse them (and not take them for missing and try to
+ * create them).  The snapshot is the latest one, so a store created by an
+ * earlier command of this transaction, or committed by a concurrent creator,
+ * is seen.
  */
 static Oid
 store_owner(text *store)
 {
-	Datum		values[1] = {PointerGetDatum(store)};
-	bool		isnull;
-	Datum		owner;
+	Oid			relid;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	Snapshot	snapshot;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
 
-	if (wastore_plan_execute(&owner_plan, values, NULL, false, SPI_OK_SELECT) == 0)
-		return InvalidOid;
-	owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	Assert(!isnull);
-	return DatumGetObjectId(owner);
+	relid = get_relname_relid("store_owners", get_namespace_oid("wastore", false));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table wastore.store_owners is missing");
+	rel = table_open(relid, AccessShareLock);
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(store));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
+							  snapshot, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+
+		owner = DatumGetObjectId(heap_getattr(tuple, 2, RelationGetDescr(rel), &isnull));
+		Assert(!isnull);
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/*
+ * The owner of the extension: it administers every store, like superusers.
+ */
+static Oid
+extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(get_extension_oid("wastore", false)));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/*
+ * May the current user use a store of this owner?  Members of the owner
+ * role (with its privileges), the extension's owner and superusers may.
+ */
+static bool
+store_owner_is_usable(Oid owner)
+{
+	Oid			user = GetUserId();
+
+	return has_privs_of_role(user, owner) ||
+		has_privs_of_role(user, extension_owner());
 }
 
 bool
@@ -96,7 +166,7 @@ store_access(text *store, bool create)
 							text_to_cstring(store))));
 	}
 
-	if (OidIsValid(owner) && !has_privs_of_role(GetUserId(), owner))
+	if (OidIsValid(owner) && !store_owner_is_usable(owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for store \"%s\"", text_to_cstring(store)),
@@ -137,4 +207,78 @@ store_drop(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * wastore.owns_store(store): the row-level security policy of every state
+ * table.  A query applies it to every row it reads or writes, and the rows of
+ * one query nearly always belong to one store, so the last answer is kept
+ * for the query's life in fn_extra.
+ */
+typedef struct OwnsStoreCache
+{
+	bool		valid;
+	bool		result;
+	int			len;
+	char		store[FLEXIBLE_ARRAY_MEMBER];
+} OwnsStoreCache;
+
+PG_FUNCTION_INFO_V1(store_owns_store);
+Datum
+store_owns_store(PG_FUNCTION_ARGS)
+{
+	text	   *store = PG_GETARG_TEXT_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(store);
+	OwnsStoreCache *cache = (OwnsStoreCache *) fcinfo->flinfo->fn_extra;
+	Oid			owner;
+
+	if (cache != NULL && cache->valid && cache->len == len &&
+		memcmp(cache->store, VARDATA_ANY(store), len) == 0)
+		PG_RETURN_BOOL(cache->result);
+
+	if (cache == NULL || cache->len < len)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   offsetof(OwnsStoreCache, store) + Max(len, 64));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	owner = store_owner(store);
+	cache->result = OidIsValid(owner) && store_owner_is_usable(owner);
+	/* a store that does not exist yet may be created later in the query */
+	cache->valid = OidIsValid(owner);
+	cache->len = len;
+	memcpy(cache->store, VARDATA_ANY(store), len);
+	PG_RETURN_BOOL(cache->result);
+}
+
+/*
+ * BEFORE DELETE trigger of wastore.store_owners: a store's rows go with it,
+ * however it is deleted (drop_store or a DELETE at psql).  Otherwise the rows
+ * would outlive their store, and whoever created a store of the same name
+ * next would inherit them.
+ */
+PG_FUNCTION_INFO_V1(store_owners_purge);
+Datum
+store_owners_purge(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		isnull;
+	Datum		store;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		elog(ERROR, "store_owners_purge must be a BEFORE DELETE row trigger");
+
+	store = heap_getattr(trigdata->tg_trigtuple, 1,
+						 RelationGetDescr(trigdata->tg_relation), &isnull);
+	Assert(!isnull);
+
+	SPI_connect();
+	/* every table but store_owners itself, the last entry */
+	for (int i = 0; i < (int) lengthof(purge_plans) - 1; i++)
+		wastore_plan_execute(&purge_plans[i], &store, NULL, false, SPI_OK_DELETE);
+	SPI_finish();
+	return PointerGetDatum(trigdata->tg_trigtuple);
 }

@@ -29,6 +29,7 @@ SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-b', 'queue', '{"j
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-c', 'queue', '{"job": 3}');
 
 -- A store that belongs to another role.
+SELECT wastore.grant_access('dump_tenant');
 SET ROLE dump_tenant;
 SELECT wastore.set('tenant-store', '{"session": {"x.0": "eA=="}}');
 RESET ROLE;
