@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash dump upgrade)
 
 # One build+test at a time on a machine: the extension installs into the
 # server's one library and share directory.

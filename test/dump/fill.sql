@@ -1,7 +1,6 @@
 -- Several stores with something in every part of wastore, for the dump and
 -- restore test.  Run by psql with ON_ERROR_STOP.
 SET client_min_messages = warning;
-CREATE ROLE dump_tenant;
 
 SELECT wastore.set('acct-' || s, jsonb_build_object(
 	'session', jsonb_build_object('4915100' || s || '.0', jsonb_build_object('type', 'Buffer', 'data', encode(sha256(s::text::bytea), 'base64'))),
@@ -28,8 +27,3 @@ SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-a', 'reject', '{"
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-b', 'queue', '{"job": 2}');
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-c', 'queue', '{"job": 3}');
 
--- A store that belongs to another role.
-SELECT wastore.grant_access('dump_tenant');
-SET ROLE dump_tenant;
-SELECT wastore.set('tenant-store', '{"session": {"x.0": "eA=="}}');
-RESET ROLE;

@@ -14,10 +14,11 @@ trap 'rm -rf "$work"' EXIT
 [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
 
 sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
-sql -d postgres -c "DROP DATABASE IF EXISTS dump_src" -c "DROP DATABASE IF EXISTS dump_dst" \
-	-c "DROP ROLE IF EXISTS dump_tenant" -c "CREATE DATABASE dump_src" -c "CREATE DATABASE dump_dst"
+sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS dump_src" \
+	-c "DROP DATABASE IF EXISTS dump_dst" -c "DROP ROLE IF EXISTS dump_tenant" \
+	-c "CREATE DATABASE dump_src" -c "CREATE DATABASE dump_dst"
 sql -d dump_src -c "CREATE EXTENSION wastore"
-sql -d dump_src -f test/dump/fill.sql >/dev/null
+sql -d dump_src -f test/dump/fill.sql -f test/dump/fill_tenant.sql >/dev/null
 
 # Every table and sequence of the extension must be dumped with its data.
 undumped=$(sql -d dump_src <<'SQL'
@@ -29,20 +30,8 @@ SQL
 )
 [ -z "$undumped" ] || die "not registered with pg_extension_config_dump: $undumped"
 
-# The contents of every part, one line per table: name and a digest of its
-# rows in a fixed order.
-contents() {
-	sql -d "$1" <<'SQL'
-SELECT c.oid::regclass::text, r.digest
-  FROM pg_extension e, unnest(e.extconfig) AS x(oid) JOIN pg_class c ON c.oid = x.oid,
-	   LATERAL (SELECT CASE c.relkind
-		WHEN 'S' THEN (xpath('/row/last_value/text()', query_to_xml('SELECT last_value FROM ' || c.oid::regclass, false, false, '')))[1]::text
-		ELSE (xpath('/row/d/text()', query_to_xml('SELECT md5(string_agg(t::text, E''\n'' ORDER BY t::text)) || '' '' || count(*) AS d FROM ' || c.oid::regclass || ' t', false, false, '')))[1]::text
-		END AS digest) r
- WHERE e.extname = 'wastore'
- ORDER BY 1;
-SQL
-}
+# The contents of every part, one line per table: name, digest, row count.
+contents() { sql -d "$1" -f test/dump/contents.sql; }
 contents dump_src >"$work/src.txt"
 [ "$(wc -l <"$work/src.txt")" -ge 10 ] || die "too few parts: $(cat "$work/src.txt")"
 if grep -q ' 0$' "$work/src.txt"; then die "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
@@ -59,6 +48,7 @@ SELECT wastore.creds('acct-1')->'me'->>'lid';
 SELECT wastore.set('acct-1', '{"pre-key": {"31": {"public": "p31", "private": "k31"}}, "creds": {"nextPreKeyId": 32}}');
 SELECT count(*) FROM wastore.list_ids('acct-1', 'pre-key');
 SELECT wastore.chat_mark_dedupe('acct-1', 'whatsapp', 'msg-9', 5), wastore.chat_mark_dedupe('acct-1', 'whatsapp', 'msg-8', 5);
+-- the window of 5 was msg-4 .. msg-8: msg-9 evicts msg-4 and keeps msg-5
 SELECT wastore.chat_is_duplicate('acct-1', 'whatsapp', 'msg-4'), wastore.chat_is_duplicate('acct-1', 'whatsapp', 'msg-5');
 SELECT pending FROM wastore.chat_release_lock('acct-1', 'thread-1', 'worker-a');
 SELECT owner FROM wastore.stores WHERE store = 'tenant-store';
@@ -69,7 +59,7 @@ expected='2
 
 31
 t|f
-f|f
+f|t
 [{"owner": "worker-b", "metadata": {"job": 2}, "strategy": "queue"}, {"owner": "worker-c", "metadata": {"job": 3}, "strategy": "queue"}]
 dump_tenant'
 [ "$out" = "$expected" ] || die "the restored extension misbehaves:
