@@ -80,6 +80,9 @@ AS $$
 DECLARE
 	obj record;
 BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA wastore TO %s', role);
 	FOR obj IN
 		SELECT c.oid::regclass AS name, c.relkind
@@ -112,6 +115,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	EXECUTE pg_catalog.format('REVOKE ALL ON ALL TABLES IN SCHEMA wastore FROM %s', role);
 	EXECUTE pg_catalog.format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA wastore FROM %s', role);
 	EXECUTE pg_catalog.format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA wastore FROM %s', role);
