@@ -72,9 +72,39 @@ cluster_run() {
 	for o in "$@"; do opts="$opts $o"; done
 	# 9>&-: the server must not inherit the scripts' lock on fd 9 (a
 	# long-lived dev cluster would hold it for ever).
-	as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w start >/dev/null 9>&- ||
-		{ cat "$dir/server.log" >&2; die "the server did not start"; }
+	if [ -n "${WASTORE_VALGRIND:-}" ]; then
+		valgrind_start "$dir" "$opts"
+	else
+		as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w start >/dev/null 9>&- ||
+			{ cat "$dir/server.log" >&2; die "the server did not start"; }
+	fi
 	export PGHOST=$dir PGPORT=$port PGUSER=postgres
+}
+
+# WASTORE_VALGRIND=1: the server and every backend run under valgrind's
+# memcheck, each process logging to DIR/valgrind.PID.log; valgrind_errors
+# DIR prints the errors whose stack passes through wastore's code (the
+# server binary is not built for valgrind, so errors elsewhere are noise).
+valgrind_start() {
+	local dir=$1 opts=$2
+	as_pg bash -c "exec valgrind --quiet --trace-children=yes --num-callers=40 \
+		--log-file='$dir/valgrind.%p.log' '$PG_BIN/postgres' -D '$dir/data' $opts \
+		>>'$dir/server.log' 2>&1 9>&- &"
+	local i
+	for ((i = 0; i < 240; i++)); do
+		as_pg "$PG_BIN/pg_isready" -q -h "$dir" -p "${CLUSTER_PORT:-5432}" && return 0
+		sleep 0.5
+	done
+	cat "$dir/server.log" >&2
+	die "the server did not start under valgrind"
+}
+
+valgrind_errors() {
+	local dir=$1
+	cat "$dir"/valgrind.*.log 2>/dev/null | awk '
+		/^==[0-9]+== $/ { if (block ~ /wastore\.so|\((wastore|store|keys|commit|locks|plans|creds|chat|lthash|lthash_core|appstate)\.c:/) print block; block = ""; next }
+		{ block = block $0 "\n" }
+		END { if (block ~ /wastore\.so|\((wastore|store|keys|commit|locks|plans|creds|chat|lthash|lthash_core|appstate)\.c:/) print block }'
 }
 
 cluster_stop() {

@@ -6,6 +6,8 @@
 #   scripts/test.sh            everything
 #   scripts/test.sh pgtap      one part: unit, pgtap, isolation, or a
 #                              directory test/X with a run.sh (crash, ...)
+#   WASTORE_VALGRIND=1 scripts/test.sh pgtap
+#                              pgTAP with the server under valgrind memcheck
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -18,7 +20,7 @@ parts=("$@")
 exec 9>/tmp/wastore-test.lock
 flock 9
 
-ensure_packages
+ensure_packages ${WASTORE_VALGRIND:+valgrind}
 build_and_install
 
 work=$(mktemp -d /tmp/wastore-test.XXXXXX)
@@ -85,6 +87,17 @@ for part in "${parts[@]}"; do
 		;;
 	esac
 done
+
+if [ -n "${WASTORE_VALGRIND:-}" ]; then
+	errors=$(valgrind_errors "$work/pg")
+	if [ -n "$errors" ]; then
+		printf '%b\n' "$errors" >&2
+		log "valgrind found errors in wastore's code: see above"
+		failed=$((failed + 1))
+	else
+		log "valgrind: no errors in wastore's code ($(ls "$work"/pg/valgrind.*.log | wc -l) processes checked)"
+	fi
+fi
 
 echo "wastore: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
