@@ -97,9 +97,9 @@ SELECT is((wastore.chat_snapshot('s') -> 'locks' -> 'thread:lapsed' ->> 'owner')
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:lapsed', 'owner-1') $$,
 	$$ VALUES (true, '[]'::jsonb) $$, '... and its owner can still release it');
 
-SELECT is(wastore.chat_acquire_lock('s', 'thread:short', 'owner-1', 'reject', '{}', '1 millisecond'), 'acquired', 'a 1 ms lock');
+SELECT is(wastore.chat_acquire_lock('s', 'thread:short', 'owner-1', 'reject', '{}', '1 second'), 'acquired', 'a 1 s lock');
 SELECT is(wastore.chat_acquire_lock('s', 'thread:short', 'owner-2', 'queue', '{"waiting": true}'), 'queued', '... queued on while it lasts');
-SELECT pg_sleep(0.01);
+SELECT pg_sleep(1.05);
 SELECT is(wastore.chat_acquire_lock('s', 'thread:short', 'owner-3'), 'acquired', '... and free once it has expired');
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:short', 'owner-3') $$,
 	$$ VALUES (true, '[{"owner": "owner-2", "strategy": "queue", "metadata": {"waiting": true}}]'::jsonb) $$,
