@@ -16,11 +16,23 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "commit.h"
@@ -51,14 +63,6 @@ typedef struct KeyBatch
 
 /* family of the top-level "creds" member while parsing */
 #define BATCH_CREDS (-2)
-
-static WastorePlan get_plan = {
-	"SELECT id, value FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
-	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
-	"AND id OPERATOR(pg_catalog.=) ANY ($3)",
-	3, {TEXTOID, TEXTOID, TEXTARRAYOID}
-};
 
 static WastorePlan list_plan = {
 	"SELECT id, value FROM wastore.keys "
@@ -148,6 +152,87 @@ read_family(FunctionCallInfo fcinfo, WastorePlan *plan, bits32 srf_flags)
 	return (Datum) 0;
 }
 
+/*
+ * Byte order of two ids, for sorting the ids of a get.
+ */
+static int
+id_cmp(const void *a, const void *b)
+{
+	text	   *x = DatumGetTextPP(*(const Datum *) a);
+	text	   *y = DatumGetTextPP(*(const Datum *) b);
+	int			lx = VARSIZE_ANY_EXHDR(x);
+	int			ly = VARSIZE_ANY_EXHDR(y);
+	int			c = memcmp(VARDATA_ANY(x), VARDATA_ANY(y), Min(lx, ly));
+
+	return c != 0 ? c : (lx > ly) - (lx < ly);
+}
+
+/*
+ * get reads the primary key index itself, one probe per id, instead of
+ * running a statement through SPI: a single-key get is the hottest call of
+ * a client (every message decrypted or encrypted reads a session), and the
+ * executor's per-statement start-up and shut-down cost more than the probe.
+ * What SQL would check is checked here too: the caller may use the store
+ * (store_access, which row-level security would enforce) and may read the
+ * table.  The ids are probed in byte order and each once, so the rows come
+ * back in id order like those of list.
+ */
+static void
+keys_lookup(ReturnSetInfo *rsinfo, text *store, Oid family, ArrayType *ids)
+{
+	Oid			relid;
+	Relation	rel;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData keys[3];
+	Datum	   *elems;
+	int			nelems;
+	AclResult	aclresult;
+
+	relid = get_relname_relid("keys", get_namespace_oid("wastore", false));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table wastore.keys is missing");
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_TABLE, "keys");
+
+	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+	qsort(elems, nelems, sizeof(Datum), id_cmp);
+
+	rel = table_open(relid, AccessShareLock);
+	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 3, 0);
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(store));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_ENUM_EQ, ObjectIdGetDatum(family));
+	for (int i = 0; i < nelems; i++)
+	{
+		if (i > 0 && id_cmp(&elems[i - 1], &elems[i]) == 0)
+			continue;
+		ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_TEXTEQ, elems[i]);
+		index_rescan(scan, keys, 3, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			Datum		values[2];
+			bool		nulls[2] = {false, false};
+
+			values[0] = elems[i];
+			values[1] = slot_getattr(slot, 4, &nulls[1]);
+			/* a TOAST pointer must not outlive the scan's snapshot */
+			values[1] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(values[1]));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			ExecClearTuple(slot);
+		}
+	}
+
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+}
+
 PG_FUNCTION_INFO_V1(keys_get);
 Datum
 keys_get(PG_FUNCTION_ARGS)
@@ -161,19 +246,10 @@ keys_get(PG_FUNCTION_ARGS)
 	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
 		return (Datum) 0;
 
-	SPI_connect();
+	(void) family;
 	if (store_access(store, false))
-	{
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-		Datum		values[3] = {
-			PointerGetDatum(store), CStringGetTextDatum(family), PointerGetDatum(ids)
-		};
-
-		wastore_plan_execute(&get_plan, values, NULL, true, SPI_OK_SELECT);
-		for (uint64 i = 0; i < SPI_processed; i++)
-			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
-	}
-	SPI_finish();
+		keys_lookup((ReturnSetInfo *) fcinfo->resultinfo, store,
+					PG_GETARG_OID(1), ids);
 	return (Datum) 0;
 }
 
