@@ -89,8 +89,13 @@ pause_before_retry(void)
 void
 commit_run(CommitWork work, void *arg, CommitOutcome *outcome)
 {
-	int			max_attempts = wastore_max_commit_retries + 1;
+	commit_run_attempts(work, arg, outcome, wastore_max_commit_retries + 1);
+}
 
+void
+commit_run_attempts(CommitWork work, void *arg, CommitOutcome *outcome,
+					int max_attempts)
+{
 	outcome->ok = false;
 	outcome->error = NULL;
 

@@ -31,4 +31,8 @@ typedef struct CommitOutcome
  */
 extern void commit_run(CommitWork work, void *arg, CommitOutcome *outcome);
 
+/* The same with at most max_attempts attempts, whatever the GUC says. */
+extern void commit_run_attempts(CommitWork work, void *arg,
+								CommitOutcome *outcome, int max_attempts);
+
 #endif							/* WASTORE_COMMIT_H */

@@ -57,8 +57,11 @@ typedef struct KeyBatch
 	KeyWrite   *writes;
 	int			nwrites;
 	Jsonb	   *creds;			/* the "creds" member, or NULL */
-	bool		merging_creds;	/* for error reports */
-	const KeyWrite *current;	/* the write under way, for error reports */
+	bool		per_key;		/* one statement per key, not per family */
+	/* for error reports: what was being written */
+	bool		merging_creds;
+	const KeyWrite *current;	/* the key, when the statement wrote one */
+	int			current_family; /* the family, when it wrote several; or -1 */
 } KeyBatch;
 
 /* family of the top-level "creds" member while parsing */
@@ -89,6 +92,28 @@ static WastorePlan upsert_plan = {
 	"ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value "
 	"WHERE k.value OPERATOR(pg_catalog.<>) excluded.value",
 	4, {TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+};
+
+/*
+ * The same for all the keys of one family in one statement, in id order (the
+ * order of the arrays): one statement per family instead of one per key is
+ * what makes a large batch (a new account's 812 pre-keys) cheap.
+ */
+static WastorePlan upsert_many_plan = {
+	"INSERT INTO wastore.keys AS k (store, family, id, value) "
+	"SELECT $1, $2::wastore.family, u.id, u.value "
+	"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(id, value) "
+	"ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value "
+	"WHERE k.value OPERATOR(pg_catalog.<>) excluded.value",
+	4, {TEXTOID, TEXTOID, TEXTARRAYOID, JSONBARRAYOID}
+};
+
+static WastorePlan delete_many_plan = {
+	"DELETE FROM wastore.keys "
+	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
+	"AND id OPERATOR(pg_catalog.=) ANY ($3)",
+	3, {TEXTOID, TEXTOID, TEXTARRAYOID}
 };
 
 static WastorePlan delete_plan = {
@@ -388,6 +413,80 @@ parse_batch(KeyBatch *batch)
 	qsort(batch->writes, batch->nwrites, sizeof(KeyWrite), key_write_cmp);
 }
 
+/* Writes keys [start, end) with one statement each. */
+static void
+write_keys(KeyBatch *batch, int start, int end)
+{
+	for (int i = start; i < end; i++)
+	{
+		const KeyWrite *w = &batch->writes[i];
+		Datum		values[4] = {
+			PointerGetDatum(batch->store),
+			CStringGetTextDatum(wastore_families[w->family]),
+			PointerGetDatum(w->id),
+			PointerGetDatum(w->value)
+		};
+
+		batch->current = w;
+		if (w->value)
+			wastore_plan_execute(&upsert_plan, values, NULL, false, SPI_OK_INSERT);
+		else
+			wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
+	}
+	batch->current = NULL;
+}
+
+/*
+ * Writes keys [start, end) of one family with one upsert and one delete.
+ * Both take their row locks in id order.  A failure here cannot name its key;
+ * keys_set and try_set then find it with a last attempt key by key.
+ */
+static void
+write_family(KeyBatch *batch, int start, int end, int nupserts, int ndeletes)
+{
+	Datum	   *upsert_ids = palloc(sizeof(Datum) * nupserts);
+	Datum	   *upsert_values = palloc(sizeof(Datum) * nupserts);
+	Datum	   *delete_ids = palloc(sizeof(Datum) * ndeletes);
+	Datum		family = CStringGetTextDatum(wastore_families[batch->writes[start].family]);
+	int			u = 0;
+	int			d = 0;
+
+	for (int i = start; i < end; i++)
+	{
+		const KeyWrite *w = &batch->writes[i];
+
+		if (w->value)
+		{
+			upsert_ids[u] = PointerGetDatum(w->id);
+			upsert_values[u++] = PointerGetDatum(w->value);
+		}
+		else
+			delete_ids[d++] = PointerGetDatum(w->id);
+	}
+
+	batch->current_family = batch->writes[start].family;
+	if (nupserts > 0)
+	{
+		Datum		values[4] = {
+			PointerGetDatum(batch->store), family,
+			PointerGetDatum(construct_array(upsert_ids, nupserts, TEXTOID, -1, false, TYPALIGN_INT)),
+			PointerGetDatum(construct_array(upsert_values, nupserts, JSONBOID, -1, false, TYPALIGN_INT))
+		};
+
+		wastore_plan_execute(&upsert_many_plan, values, NULL, false, SPI_OK_INSERT);
+	}
+	if (ndeletes > 0)
+	{
+		Datum		values[3] = {
+			PointerGetDatum(batch->store), family,
+			PointerGetDatum(construct_array(delete_ids, ndeletes, TEXTOID, -1, false, TYPALIGN_INT))
+		};
+
+		wastore_plan_execute(&delete_many_plan, values, NULL, false, SPI_OK_DELETE);
+	}
+	batch->current_family = -1;
+}
+
 /* The body of one set attempt; runs inside the savepoint commit. */
 static void
 write_batch(void *arg)
@@ -409,22 +508,26 @@ write_batch(void *arg)
 	SPI_connect();
 	store_access(batch->store, true);
 	batch->merging_creds = false;
+	batch->current_family = -1;
 
-	for (int i = 0; i < batch->nwrites; i++)
+	for (int start = 0, end; start < batch->nwrites; start = end)
 	{
-		const KeyWrite *w = &batch->writes[i];
-		Datum		values[4] = {
-			PointerGetDatum(batch->store),
-			CStringGetTextDatum(wastore_families[w->family]),
-			PointerGetDatum(w->id),
-			PointerGetDatum(w->value)
-		};
+		int			family = batch->writes[start].family;
+		int			nupserts = 0;
+		int			ndeletes = 0;
 
-		batch->current = w;
-		if (w->value)
-			wastore_plan_execute(&upsert_plan, values, NULL, false, SPI_OK_INSERT);
+		for (end = start; end < batch->nwrites && batch->writes[end].family == family; end++)
+		{
+			if (batch->writes[end].value)
+				nupserts++;
+			else
+				ndeletes++;
+		}
+
+		if (batch->per_key || (nupserts <= 1 && ndeletes <= 1))
+			write_keys(batch, start, end);
 		else
-			wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
+			write_family(batch, start, end, nupserts, ndeletes);
 	}
 	batch->current = NULL;
 
@@ -441,9 +544,24 @@ write_batch(void *arg)
 static void
 run_batch(FunctionCallInfo fcinfo, KeyBatch *batch, CommitOutcome *outcome)
 {
+	int			attempts;
+
 	memset(batch, 0, sizeof(KeyBatch));
 	batch->fcinfo = fcinfo;
+	batch->current_family = -1;
 	commit_run(write_batch, batch, outcome);
+	if (outcome->ok || batch->current_family < 0)
+		return;
+
+	/*
+	 * A statement that wrote several keys failed, and the error does not say
+	 * at which key.  One more attempt, key by key and without retries, finds
+	 * it (or succeeds, when the failure was transient and has passed).
+	 */
+	attempts = outcome->attempts;
+	batch->per_key = true;
+	commit_run_attempts(write_batch, batch, outcome, 1);
+	outcome->attempts += attempts;
 }
 
 /* "family session, id "abc"": which write failed, or NULL if none did */
@@ -452,6 +570,8 @@ describe_failed_write(const KeyBatch *batch)
 {
 	if (batch->merging_creds)
 		return pstrdup("creds");
+	if (batch->current == NULL && batch->current_family >= 0)
+		return psprintf("family %s", wastore_families[batch->current_family]);
 	if (batch->current == NULL)
 		return NULL;
 	return psprintf("family %s, id \"%s\"",

@@ -1,7 +1,7 @@
 -- The savepoint commit: a batch lands whole or not at all, transient
 -- failures are retried, set raises and try_set reports.
 BEGIN;
-SELECT plan(25);
+SELECT plan(29);
 
 -- the settings exist once the library is loaded (by the first wastore call)
 SELECT wastore.in_transaction('acct');
@@ -83,6 +83,17 @@ SELECT is(pg_temp.set_detail('{"session": {"deadlocky": 1}}'),
 	'Failed at family session, id "deadlocky" after 2 attempts.', '... naming the key and the attempts');
 SELECT is((wastore.try_set('acct', '{"session": {"poison2": 1}, "identity-key": {"poison": 1}}')).attempts, 1,
 	'a non-transient failure is not retried');
+
+-- a family of several keys is one statement; when it fails, one more attempt
+-- key by key names the key
+SELECT is((wastore.try_set('acct', '{"pre-key": {"10": "a", "11": "b", "12": "c", "1": null, "2": null}}')).attempts, 1,
+	'several keys of a family are written in one attempt');
+SELECT is((SELECT count(*)::int FROM wastore.get('acct', 'pre-key', ARRAY['10', '11', '12'])), 3, '... all of them');
+SELECT is(wastore.try_set('acct', '{"identity-key": {"a": 1, "poison": 2, "z": 3}}'),
+	ROW(false, 2, '23514', 'poisoned key (family identity-key, id "poison")')::wastore.commit_result,
+	'a failure among several keys of a family names the key, after one attempt key by key');
+SELECT is(pg_temp.set_detail('{"identity-key": {"a": 1, "poison": 2}}'),
+	'Failed at family identity-key, id "poison" after 2 attempts.', '... in the detail of set too');
 
 -- GUC bounds
 SELECT throws_ok($$ SET wastore.max_commit_retries = -1 $$, '22023', NULL, 'max_commit_retries cannot be negative');
