@@ -9,6 +9,9 @@
  * it lands whole or not at all, and two batches that write the same keys take
  * their row locks in the same order and cannot deadlock each other.
  *
+ * The family app-state-sync-version is the exception: it is stored
+ * normalised (appstate.c) and read and written as Baileys' LTHashState JSON.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,6 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
+#include "appstate.h"
 #include "commit.h"
 #include "plans.h"
 #include "store.h"
@@ -129,7 +133,12 @@ read_family(FunctionCallInfo fcinfo, WastorePlan *plan, bits32 srf_flags)
 	InitMaterializedSRF(fcinfo, srf_flags);
 
 	SPI_connect();
-	if (store_access(store, false))
+	if (strcmp(family, APPSTATE_VERSION_FAMILY) == 0)
+	{
+		if (store_access(store, false))
+			appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, store, NULL);
+	}
+	else if (store_access(store, false))
 	{
 		Datum		values[2] = {PointerGetDatum(store), CStringGetTextDatum(family)};
 
@@ -153,7 +162,12 @@ keys_get(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 
 	SPI_connect();
-	if (store_access(store, false))
+	if (strcmp(family, APPSTATE_VERSION_FAMILY) == 0)
+	{
+		if (store_access(store, false))
+			appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, store, ids);
+	}
+	else if (store_access(store, false))
 	{
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 		Datum		values[3] = {
@@ -326,7 +340,9 @@ write_batch(void *arg)
 		};
 
 		batch->current = w;
-		if (w->value)
+		if (strcmp(wastore_families[w->family], APPSTATE_VERSION_FAMILY) == 0)
+			appstate_put_version_json(batch->store, w->id, w->value);
+		else if (w->value)
 			wastore_plan_execute(&upsert_plan, values, NULL, false, SPI_OK_INSERT);
 		else
 			wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
@@ -427,6 +443,7 @@ keys_clear(PG_FUNCTION_ARGS)
 		Datum		values[1] = {PointerGetDatum(store)};
 
 		wastore_plan_execute(&clear_plan, values, NULL, false, SPI_OK_DELETE);
+		appstate_clear(store);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();

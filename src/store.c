@@ -39,6 +39,8 @@ static WastorePlan create_plan = {
  */
 static WastorePlan purge_plans[] = {
 	{"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.sync_versions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.sync_index WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 };
 
