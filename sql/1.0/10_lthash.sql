@@ -62,6 +62,8 @@ COMMENT ON FUNCTION wastore.lthash_to_bytea(wastore.lthash) IS
 
 CREATE CAST (bytea AS wastore.lthash) WITH FUNCTION wastore.lthash_from_bytea(bytea) AS ASSIGNMENT;
 CREATE CAST (wastore.lthash AS bytea) WITH FUNCTION wastore.lthash_to_bytea(wastore.lthash) AS ASSIGNMENT;
+COMMENT ON CAST (bytea AS wastore.lthash) IS 'The LTHash of exactly 128 raw bytes (22023 otherwise)';
+COMMENT ON CAST (wastore.lthash AS bytea) IS 'The 128 raw bytes of an LTHash';
 
 -- equality, usable in hash joins, hash aggregation and hash indexes
 CREATE FUNCTION wastore.lthash_eq(wastore.lthash, wastore.lthash)
