@@ -10,6 +10,7 @@ WASTORE_PACKAGES=(
 	make gcc libssl-dev
 	postgresql-$PG_MAJOR postgresql-client-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
 	postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
+	clang-14 libclang-rt-14-dev
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -12,6 +12,9 @@
  * the keys, in the same commit: pre-key rows and the creds counters that
  * describe them land together or not at all.
  *
+ * The family app-state-sync-version is the exception: it is stored
+ * normalised (appstate.c) and read and written as Baileys' LTHashState JSON.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,6 +38,7 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
+#include "appstate.h"
 #include "commit.h"
 #include "creds.h"
 #include "plans.h"
@@ -167,7 +171,12 @@ read_family(FunctionCallInfo fcinfo, WastorePlan *plan, bits32 srf_flags)
 	InitMaterializedSRF(fcinfo, srf_flags);
 
 	SPI_connect();
-	if (store_access(store, false))
+	if (strcmp(family, APPSTATE_VERSION_FAMILY) == 0)
+	{
+		if (store_access(store, false))
+			appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, store, NULL);
+	}
+	else if (store_access(store, false))
 	{
 		Datum		values[2] = {PointerGetDatum(store), CStringGetTextDatum(family)};
 
@@ -271,8 +280,16 @@ keys_get(PG_FUNCTION_ARGS)
 	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
 		return (Datum) 0;
 
-	(void) family;
-	if (store_access(store, false))
+	if (!store_access(store, false))
+		return (Datum) 0;
+
+	if (strcmp(family, APPSTATE_VERSION_FAMILY) == 0)
+	{
+		SPI_connect();
+		appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, store, ids);
+		SPI_finish();
+	}
+	else
 		keys_lookup((ReturnSetInfo *) fcinfo->resultinfo, store,
 					PG_GETARG_OID(1), ids);
 	return (Datum) 0;
@@ -428,7 +445,9 @@ write_keys(KeyBatch *batch, int start, int end)
 		};
 
 		batch->current = w;
-		if (w->value)
+		if (strcmp(wastore_families[w->family], APPSTATE_VERSION_FAMILY) == 0)
+			appstate_put_version_json(batch->store, w->id, w->value);
+		else if (w->value)
 			wastore_plan_execute(&upsert_plan, values, NULL, false, SPI_OK_INSERT);
 		else
 			wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
@@ -524,7 +543,8 @@ write_batch(void *arg)
 				ndeletes++;
 		}
 
-		if (batch->per_key || (nupserts <= 1 && ndeletes <= 1))
+		if (batch->per_key || (nupserts <= 1 && ndeletes <= 1) ||
+			strcmp(wastore_families[family], APPSTATE_VERSION_FAMILY) == 0)
 			write_keys(batch, start, end);
 		else
 			write_family(batch, start, end, nupserts, ndeletes);
@@ -651,6 +671,7 @@ keys_clear(PG_FUNCTION_ARGS)
 		Datum		values[1] = {PointerGetDatum(store)};
 
 		wastore_plan_execute(&clear_plan, values, NULL, false, SPI_OK_DELETE);
+		appstate_clear(store);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();

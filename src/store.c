@@ -53,6 +53,8 @@ static WastorePlan purge_plans[] = {
 	{"DELETE FROM wastore.chat_channel_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.chat_locks WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.chat_pending WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.sync_versions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.sync_index WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 };
 

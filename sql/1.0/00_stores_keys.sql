@@ -133,7 +133,7 @@ AS 'MODULE_PATHNAME', 'keys_clear'
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION wastore.clear(text) IS
-	'Deletes every key of every family of the store; creds and other parts stay';
+	'Deletes every key of every family of the store, app-state sync versions included; creds and other parts stay';
 
 CREATE FUNCTION wastore.list_ids(store text, family wastore.family)
 RETURNS SETOF text
