@@ -43,6 +43,12 @@ COMMENT ON TRIGGER purge_store_rows ON wastore.store_owners IS
 ALTER TABLE wastore.keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.keys
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+ALTER TABLE wastore.sync_versions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY store_owner_role ON wastore.sync_versions
+	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+ALTER TABLE wastore.sync_index ENABLE ROW LEVEL SECURITY;
+CREATE POLICY store_owner_role ON wastore.sync_index
+	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
 ALTER TABLE wastore.auth_states ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.auth_states
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));

@@ -27,3 +27,11 @@ SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-a', 'reject', '{"
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-b', 'queue', '{"job": 2}');
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-c', 'queue', '{"job": 3}');
 
+
+-- App-state sync: a patched collection, a snapshot, a sync key.
+SELECT * FROM wastore.apply_app_state_patch('acct-1', 'regular_high', 1, ARRAY['set', 'set', 'remove'],
+	ARRAY[sha256('i1'), sha256('i2'), sha256('i1')], ARRAY[sha256('v1'), sha256('v2'), sha256('v1')]);
+SELECT * FROM wastore.apply_app_state_snapshot('acct-2', 'critical_block', 7,
+	(SELECT array_agg(sha256(int4send(i))) FROM generate_series(1, 20) i),
+	(SELECT array_agg(sha256(int4send(-i))) FROM generate_series(1, 20) i));
+SELECT wastore.put_app_state_sync_key('acct-3', 'AAAAAGNf', '{"keyData": "a2V5Mg==", "timestamp": "1700000001"}');

@@ -3,7 +3,7 @@
 -- through direct SQL on the tables (row-level security); a member of the
 -- owner role can; deleting a store row purges its rows.
 BEGIN;
-SELECT plan(63);
+SELECT plan(71);
 
 CREATE ROLE wastore_sec_a NOLOGIN;
 CREATE ROLE wastore_sec_b NOLOGIN;
@@ -23,6 +23,8 @@ RESET ROLE;
 SET LOCAL ROLE wastore_sec_a;
 SELECT wastore.set('sec-a', '{"session": {"1.0": "c2Vzc2lvbg=="}, "pre-key": {"1": {"public": "p", "private": "k"}}, "creds": {"registrationId": 1}}');
 SELECT wastore.conn_put('sec-a', 'routing', '"cm91dGU="');
+SELECT * FROM wastore.apply_app_state_patch('sec-a', 'regular', 1, ARRAY['set'], ARRAY[sha256('i')], ARRAY[sha256('v')]);
+SELECT wastore.put_app_state_sync_key('sec-a', 'AAAAAGNe', '{"keyData": "a2V5"}');
 SELECT wastore.chat_subscribe('sec-a', 't1'), wastore.chat_put_thread_state('sec-a', 't1', '{"s": 1}'),
 	   wastore.chat_put_channel_state('sec-a', 'c1', '{"s": 1}'), wastore.chat_mark_dedupe('sec-a', 'wa', 'm1'),
 	   wastore.chat_acquire_lock('sec-a', 'l1', 'worker'), wastore.chat_acquire_lock('sec-a', 'l1', 'other', 'queue');
@@ -34,7 +36,8 @@ RESET ROLE;
 
 CREATE TEMP TABLE before_a AS
 SELECT (SELECT jsonb_agg(k ORDER BY family, id) FROM wastore.keys k WHERE store = 'sec-a') AS keys,
-	   wastore.conn_snapshot('sec-a') AS conn, wastore.chat_snapshot('sec-a') AS chat;
+	   wastore.conn_snapshot('sec-a') AS conn, wastore.chat_snapshot('sec-a') AS chat,
+	   (SELECT jsonb_agg(i ORDER BY index_mac) FROM wastore.sync_index i WHERE store = 'sec-a') AS sync;
 GRANT SELECT ON before_a TO PUBLIC;
 
 -- The other tenant: every function refuses with 42501.
@@ -57,6 +60,12 @@ SELECT throws_ok($$ SELECT wastore.conn_get('sec-a', 'routing') $$, '42501', NUL
 SELECT throws_ok($$ SELECT wastore.conn_put('sec-a', 'routing', '"eA=="') $$, '42501', NULL, 'conn_put');
 SELECT throws_ok($$ SELECT wastore.conn_delete('sec-a', 'routing') $$, '42501', NULL, 'conn_delete');
 SELECT throws_ok($$ SELECT wastore.conn_snapshot('sec-a') $$, '42501', NULL, 'conn_snapshot');
+SELECT throws_ok($$ SELECT * FROM wastore.apply_app_state_patch('sec-a', 'regular', 2, ARRAY['set'], ARRAY[sha256('i')], ARRAY[sha256('w')]) $$, '42501', NULL, 'apply_app_state_patch');
+SELECT throws_ok($$ SELECT * FROM wastore.apply_app_state_snapshot('sec-a', 'regular', 2, ARRAY[]::bytea[], ARRAY[]::bytea[]) $$, '42501', NULL, 'apply_app_state_snapshot');
+SELECT throws_ok($$ SELECT wastore.get_app_state_sync_version('sec-a', 'regular') $$, '42501', NULL, 'get_app_state_sync_version');
+SELECT throws_ok($$ SELECT wastore.put_app_state_sync_version('sec-a', 'regular', NULL) $$, '42501', NULL, 'put_app_state_sync_version');
+SELECT throws_ok($$ SELECT wastore.get_app_state_sync_key('sec-a', 'AAAAAGNe') $$, '42501', NULL, 'get_app_state_sync_key');
+SELECT throws_ok($$ SELECT wastore.put_app_state_sync_key('sec-a', 'AAAAAGNe', NULL) $$, '42501', NULL, 'put_app_state_sync_key');
 SELECT throws_ok($$ SELECT wastore.chat_subscribe('sec-a', 't2') $$, '42501', NULL, 'chat_subscribe');
 SELECT throws_ok($$ SELECT wastore.chat_unsubscribe('sec-a', 't1') $$, '42501', NULL, 'chat_unsubscribe');
 SELECT throws_ok($$ SELECT wastore.chat_is_subscribed('sec-a', 't1') $$, '42501', NULL, 'chat_is_subscribed');
@@ -84,6 +93,8 @@ SELECT is((SELECT count(*)::int FROM wastore.chat_subscriptions WHERE store = 's
 		+ (SELECT count(*)::int FROM wastore.chat_channel_state WHERE store = 'sec-a')
 		+ (SELECT count(*)::int FROM wastore.chat_locks WHERE store = 'sec-a')
 		+ (SELECT count(*)::int FROM wastore.chat_pending WHERE store = 'sec-a'), 0, 'the chat tables hide its rows');
+SELECT is((SELECT count(*)::int FROM wastore.sync_versions WHERE store = 'sec-a')
+		+ (SELECT count(*)::int FROM wastore.sync_index WHERE store = 'sec-a'), 0, 'the app-state sync tables hide its rows');
 SELECT is((SELECT count(*)::int FROM wastore.keys), 1, '... while its own rows are there');
 SELECT throws_ok($$ INSERT INTO wastore.keys VALUES ('sec-a', 'session', '2.0', '"eA=="') $$, '42501', NULL,
 	'an INSERT into its store is refused');
@@ -102,6 +113,8 @@ SELECT is((SELECT jsonb_agg(k ORDER BY family, id) FROM wastore.keys k WHERE sto
 	'the first tenant''s keys are unchanged');
 SELECT is(wastore.conn_snapshot('sec-a'), (SELECT conn FROM before_a), '... its connection store and creds too');
 SELECT is(wastore.chat_snapshot('sec-a'), (SELECT chat FROM before_a), '... and its chat state');
+SELECT is((SELECT jsonb_agg(i ORDER BY index_mac) FROM wastore.sync_index i WHERE store = 'sec-a'), (SELECT sync FROM before_a),
+	'... and its app-state sync state');
 SELECT is((SELECT owner::text FROM wastore.store_owners WHERE store = 'sec-a'), 'wastore_sec_a', '... and it still owns its store');
 
 -- A member of the owner role shares the store.
@@ -109,7 +122,7 @@ SET LOCAL ROLE wastore_sec_a_member;
 SELECT is((SELECT value FROM wastore.get('sec-a', 'session', ARRAY['1.0'])), '"c2Vzc2lvbg=="', 'a member of the owner role reads the store');
 SELECT lives_ok($$ SELECT wastore.set('sec-a', '{"session": {"2.0": "bWVtYmVy"}}') $$, '... writes it');
 SELECT is(wastore.creds('sec-a'), '{"registrationId": 1}', '... reads its creds');
-SELECT is((SELECT count(*)::int FROM wastore.keys WHERE store = 'sec-a'), 3, '... and sees its rows in the table');
+SELECT is((SELECT count(*)::int FROM wastore.keys WHERE store = 'sec-a'), 4, '... and sees its rows in the table');
 SELECT is(wastore.chat_is_duplicate('sec-a', 'wa', 'm1'), true, '... and its chat state');
 SELECT lives_ok($$ SELECT wastore.lock('sec-a', 'session:1.0') $$, '... and locks its keys');
 RESET ROLE;
