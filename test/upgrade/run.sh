@@ -29,7 +29,9 @@ $(diff <(echo "$before") <(echo "$after"))"
 objects() {
 	sql -d "$1" <<'SQL'
 SELECT pg_describe_object(classid, objid, objsubid) || coalesce(' ' || CASE classid
-		WHEN 'pg_proc'::regclass THEN pg_get_functiondef(objid)
+		WHEN 'pg_proc'::regclass THEN (SELECT CASE WHEN p.prokind = 'f' THEN pg_get_functiondef(p.oid)
+			ELSE p.prokind::text || ' ' || pg_get_function_identity_arguments(p.oid) || ' ' || p.prorettype::regtype END
+			FROM pg_proc p WHERE p.oid = objid)
 		WHEN 'pg_class'::regclass THEN (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
 										  FROM pg_attribute a WHERE a.attrelid = objid AND a.attnum > 0 AND NOT a.attisdropped)
 		END, '')
@@ -49,9 +51,11 @@ ORDER BY 1;
 SQL
 }
 sql -d upgrade_new -c "CREATE EXTENSION wastore"
-diff <(objects upgrade_new) <(objects upgrade_old) >/dev/null ||
-	die "an upgraded install differs from a fresh one:
-$(diff <(objects upgrade_new) <(objects upgrade_old))"
+fresh=$(objects upgrade_new) || die "listing the objects of a fresh install failed"
+upgraded=$(objects upgrade_old) || die "listing the objects of an upgraded install failed"
+[ "$(echo "$fresh" | grep -c '^function wastore\.')" -ge 60 ] || die "too few objects listed: $fresh"
+[ "$fresh" = "$upgraded" ] || die "an upgraded install differs from a fresh one:
+$(diff <(echo "$fresh") <(echo "$upgraded"))"
 
 # 1.1's behaviour on the upgraded data: a tenant gets its own stores only.
 out=$(sql -d upgrade_old <<'SQL'
@@ -81,4 +85,4 @@ expected:
 $expected"
 
 sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP ROLE upgrade_tenant"
-log "upgrade: 1.0 to $latest keeps every row ($(echo "$after" | wc -l) parts), matches a fresh install, tenants isolated"
+log "upgrade: 1.0 to $latest keeps every row ($(echo "$after" | wc -l) parts), matches a fresh install ($(echo "$fresh" | wc -l) objects, policies, comments), tenants isolated"
