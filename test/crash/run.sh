@@ -52,8 +52,14 @@ for ((round = 1; round <= rounds; round++)); do
 			as_pg psql -X -q -v ON_ERROR_STOP=1 -d crash >"$acks" 2>/dev/null
 	) &
 	writer=$!
-	# A different kill point each round: 0.3 s to 1.5 s into the stream.
-	sleep "$(awk -v r="$round" -v s="$RANDOM" 'BEGIN { srand(s + r); printf "%.2f", 0.3 + rand() * 1.2 }')"
+	# Kill in the middle of the stream: once batches are being acknowledged
+	# (however slow the server, valgrind included), at a different point
+	# each round, 0.1 s to 1.3 s later.
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(sql -c "SELECT count(*) FROM wastore.keys WHERE store = 'crash' AND family = 'session' AND id = 's$next'")" = 1 ] && break
+		sleep 0.1
+	done
+	sleep "$(awk -v r="$round" -v s="$RANDOM" 'BEGIN { srand(s + r); printf "%.2f", 0.1 + rand() * 1.2 }')"
 	kill -9 "$pm" $(pgrep -P "$pm") 2>/dev/null || true
 	wait "$writer" || true
 	while pgrep -P "$pm" >/dev/null 2>&1 || kill -0 "$pm" 2>/dev/null; do sleep 0.1; done
