@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "chat.h"
 #include "commit.h"
 #include "plans.h"
 #include "store.h"
@@ -281,6 +282,15 @@ static WastorePlan chat_delete_plans[] = {
 	{"DELETE FROM wastore.chat_locks WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.chat_pending WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 };
+
+void
+chat_delete_all(text *store)
+{
+	Datum		values[1] = {PointerGetDatum(store)};
+
+	for (int i = 0; i < (int) lengthof(chat_delete_plans); i++)
+		wastore_plan_execute(&chat_delete_plans[i], values, NULL, false, SPI_OK_DELETE);
+}
 
 /* the part as an array / object, or an empty one when it is anything else */
 #define PART_ARRAY(part) \
@@ -998,8 +1008,7 @@ load_work(void *arg)
 	SPI_connect();
 	store_access(load->store, true);
 
-	for (int i = 0; i < (int) lengthof(chat_delete_plans); i++)
-		wastore_plan_execute(&chat_delete_plans[i], values, NULL, false, SPI_OK_DELETE);
+	chat_delete_all(load->store);
 
 	wastore_plan_execute(&load_subscriptions_plan, values, NULL, false, SPI_OK_INSERT);
 	wastore_plan_execute(&load_dedupe_plan, values, NULL, false, SPI_OK_INSERT);

@@ -28,6 +28,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "chat.h"
 #include "locks.h"
 #include "plans.h"
 #include "store.h"
@@ -40,23 +41,29 @@ static WastorePlan create_plan = {
 };
 
 /*
- * Every table that holds rows of a store, in the order drop_store empties
- * them (the ownership row last).
+ * Every table that holds rows of a store but the ownership row and the chat
+ * tables (chat.c empties those, for drop_store and for loading a snapshot).
  */
 static WastorePlan purge_plans[] = {
 	{"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.auth_states WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.conn_values WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_subscriptions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_dedupe WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_thread_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_channel_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_locks WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_pending WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.sync_versions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 	{"DELETE FROM wastore.sync_index WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
 };
+
+static WastorePlan delete_owner_plan = {
+	"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}
+};
+
+/* Deletes the store's rows in every part; the caller is connected to SPI. */
+static void
+purge_store_rows(Datum store)
+{
+	for (int i = 0; i < (int) lengthof(purge_plans); i++)
+		wastore_plan_execute(&purge_plans[i], &store, NULL, false, SPI_OK_DELETE);
+	chat_delete_all((text *) DatumGetPointer(store));
+}
 
 /*
  * The owner of the store, or InvalidOid when there is no such store.
@@ -204,8 +211,8 @@ store_drop(PG_FUNCTION_ARGS)
 		/* let transactions that hold the store's locks finish first */
 		locks_acquire_store_exclusive(store);
 
-		for (int i = 0; i < (int) lengthof(purge_plans); i++)
-			wastore_plan_execute(&purge_plans[i], values, NULL, false, SPI_OK_DELETE);
+		purge_store_rows(values[0]);
+		wastore_plan_execute(&delete_owner_plan, values, NULL, false, SPI_OK_DELETE);
 	}
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -278,9 +285,7 @@ store_owners_purge(PG_FUNCTION_ARGS)
 	Assert(!isnull);
 
 	SPI_connect();
-	/* every table but store_owners itself, the last entry */
-	for (int i = 0; i < (int) lengthof(purge_plans) - 1; i++)
-		wastore_plan_execute(&purge_plans[i], &store, NULL, false, SPI_OK_DELETE);
+	purge_store_rows(store);
 	SPI_finish();
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
