@@ -5,9 +5,11 @@
  *
  * Values are jsonb, stored and returned exactly as the client wrote them.  A
  * set is one batch: it is checked whole before anything is written, then
- * written in (family, id) order inside the savepoint commit (commit.c), so
- * it lands whole or not at all, and two batches that write the same keys take
- * their row locks in the same order and cannot deadlock each other.  A
+ * written family by family inside the savepoint commit (commit.c), so it
+ * lands whole or not at all.  A family's upserts, then its deletes, go in id
+ * order, so two batches that write the same keys take their row locks in
+ * the same order (one that writes keys another deletes can still deadlock
+ * with it; commit.c retries the loser).  A
  * top-level "creds" member is merged into the store's creds (creds.c) after
  * the keys, in the same commit: pre-key rows and the creds counters that
  * describe them land together or not at all.
