@@ -26,6 +26,12 @@ CREATE POLICY store_owner_role ON wastore.store_owners
 COMMENT ON POLICY store_owner_role ON wastore.store_owners IS
 	'A role sees and creates only stores owned by roles whose privileges it has';
 
+-- The store id rules of the functions hold for rows written at psql too.
+-- NOT VALID: an update never fails on rows written before it.
+ALTER TABLE wastore.store_owners ADD CONSTRAINT store_id_length
+	CHECK (pg_catalog.octet_length(store) OPERATOR(pg_catalog.>=) 1
+		   AND pg_catalog.octet_length(store) OPERATOR(pg_catalog.<=) 256) NOT VALID;
+
 -- Deleting a store row, however it is done, deletes the store's rows in
 -- every part first.
 CREATE FUNCTION wastore.store_owners_purge()

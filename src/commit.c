@@ -22,8 +22,8 @@
 #include "commit.h"
 #include "wastore.h"
 
-static bool
-is_transient(int sqlerrcode)
+bool
+commit_is_transient(int sqlerrcode)
 {
 	return sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
 		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
@@ -117,7 +117,7 @@ commit_run_attempts(CommitWork work, void *arg, CommitOutcome *outcome,
 			FreeErrorData(outcome->error);
 		outcome->error = error;
 
-		if (!is_transient(error->sqlerrcode) || outcome->attempts >= max_attempts)
+		if (!commit_is_transient(error->sqlerrcode) || outcome->attempts >= max_attempts)
 			return;
 
 		pause_before_retry();

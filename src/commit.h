@@ -31,6 +31,9 @@ typedef struct CommitOutcome
  */
 extern void commit_run(CommitWork work, void *arg, CommitOutcome *outcome);
 
+/* Whether an error is one a retry may cure: 40001, 40P01, 55P03. */
+extern bool commit_is_transient(int sqlerrcode);
+
 /* The same with at most max_attempts attempts, whatever the GUC says. */
 extern void commit_run_attempts(CommitWork work, void *arg,
 								CommitOutcome *outcome, int max_attempts);

@@ -529,6 +529,7 @@ write_batch(void *arg)
 	SPI_connect();
 	store_access(batch->store, true);
 	batch->merging_creds = false;
+	batch->current = NULL;
 	batch->current_family = -1;
 
 	for (int start = 0, end; start < batch->nwrites; start = end)
@@ -572,13 +573,15 @@ run_batch(FunctionCallInfo fcinfo, KeyBatch *batch, CommitOutcome *outcome)
 	batch->fcinfo = fcinfo;
 	batch->current_family = -1;
 	commit_run(write_batch, batch, outcome);
-	if (outcome->ok || batch->current_family < 0)
+	if (outcome->ok || batch->current_family < 0 ||
+		commit_is_transient(outcome->error->sqlerrcode))
 		return;
 
 	/*
-	 * A statement that wrote several keys failed, and the error does not say
-	 * at which key.  One more attempt, key by key and without retries, finds
-	 * it (or succeeds, when the failure was transient and has passed).
+	 * A statement that wrote several keys failed for good, and the error does
+	 * not say at which key.  One more attempt, key by key, finds it.  (A
+	 * transient failure is not worth another attempt: it has had its
+	 * retries, and is reported at the family.)
 	 */
 	attempts = outcome->attempts;
 	batch->per_key = true;

@@ -90,6 +90,15 @@ locks_acquire_store_exclusive(text *store)
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
+void
+locks_acquire_store_share(text *store)
+{
+	LOCKTAG		tag;
+
+	store_tag(&tag, store);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
 /*
  * Takes the store's share lock and then the given lock.  With dont_wait,
  * returns false when either is held by another transaction, and then holds

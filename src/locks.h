@@ -27,4 +27,11 @@
 /* Waits for the store's lock in exclusive mode (for drop_store). */
 extern void locks_acquire_store_exclusive(text *store);
 
+/*
+ * The store's lock in share mode, to the end of the transaction: what every
+ * writer holds, so that drop_store (exclusive) waits for the writers under
+ * way and purges what they commit, and no row outlives its store.
+ */
+extern void locks_acquire_store_share(text *store);
+
 #endif							/* WASTORE_LOCKS_H */

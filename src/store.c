@@ -92,7 +92,8 @@ store_owner(text *store)
 	rel = table_open(relid, AccessShareLock);
 
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(store));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	/* no new snapshot can be taken in parallel mode; the query's will do */
+	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
 							  snapshot, 1, &key);
 	tuple = systable_getnext(scan);
@@ -149,7 +150,17 @@ store_owner_is_usable(Oid owner)
 bool
 store_access(text *store, bool create)
 {
-	Oid			owner = store_owner(store);
+	Oid			owner;
+
+	/*
+	 * A writer holds the store's lock in share mode until it commits, before
+	 * it looks the store up: a concurrent drop_store either finishes first
+	 * (and the writer creates the store anew) or waits for the writer and
+	 * then purges what it wrote.
+	 */
+	if (create)
+		locks_acquire_store_share(store);
+	owner = store_owner(store);
 
 	if (!OidIsValid(owner) && create)
 	{
@@ -228,7 +239,9 @@ typedef struct OwnsStoreCache
 {
 	bool		valid;
 	bool		result;
+	Oid			user;			/* the answer is for this user */
 	int			len;
+	int			capacity;
 	char		store[FLEXIBLE_ARRAY_MEMBER];
 } OwnsStoreCache;
 
@@ -241,20 +254,27 @@ store_owns_store(PG_FUNCTION_ARGS)
 	OwnsStoreCache *cache = (OwnsStoreCache *) fcinfo->flinfo->fn_extra;
 	Oid			owner;
 
-	if (cache != NULL && cache->valid && cache->len == len &&
-		memcmp(cache->store, VARDATA_ANY(store), len) == 0)
+	if (cache != NULL && cache->valid && cache->user == GetUserId() &&
+		cache->len == len && memcmp(cache->store, VARDATA_ANY(store), len) == 0)
 		PG_RETURN_BOOL(cache->result);
 
-	if (cache == NULL || cache->len < len)
+	if (cache == NULL || cache->capacity < len)
 	{
+		/* room for the longest store id, once */
+		int			capacity = Max(len, WASTORE_MAX_STORE_ID_BYTES);
+
+		if (cache != NULL)
+			pfree(cache);
 		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-									   offsetof(OwnsStoreCache, store) + Max(len, 64));
+									   offsetof(OwnsStoreCache, store) + capacity);
+		cache->capacity = capacity;
 		fcinfo->flinfo->fn_extra = cache;
 	}
 	owner = store_owner(store);
 	cache->result = OidIsValid(owner) && store_owner_is_usable(owner);
 	/* a store that does not exist yet may be created later in the query */
 	cache->valid = OidIsValid(owner);
+	cache->user = GetUserId();
 	cache->len = len;
 	memcpy(cache->store, VARDATA_ANY(store), len);
 	PG_RETURN_BOOL(cache->result);
@@ -283,6 +303,9 @@ store_owners_purge(PG_FUNCTION_ARGS)
 	store = heap_getattr(trigdata->tg_trigtuple, 1,
 						 RelationGetDescr(trigdata->tg_relation), &isnull);
 	Assert(!isnull);
+
+	/* wait for the store's writers, as drop_store does */
+	locks_acquire_store_exclusive((text *) DatumGetPointer(store));
 
 	SPI_connect();
 	purge_store_rows(store);

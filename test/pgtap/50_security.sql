@@ -3,7 +3,7 @@
 -- through direct SQL on the tables (row-level security); a member of the
 -- owner role can; deleting a store row purges its rows.
 BEGIN;
-SELECT plan(71);
+SELECT plan(75);
 
 CREATE ROLE wastore_sec_a NOLOGIN;
 CREATE ROLE wastore_sec_b NOLOGIN;
@@ -137,6 +137,24 @@ SELECT is((SELECT count(*)::int FROM wastore.keys WHERE store = 'sec-b')
 SET LOCAL ROLE wastore_sec_a;
 SELECT is((SELECT count(*)::int FROM wastore.get('sec-b', 'session', ARRAY['1.0'])), 0,
 	'another tenant reusing the id finds nothing');
+RESET ROLE;
+
+-- Row-level security works in parallel plans too.
+SET LOCAL force_parallel_mode = on;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL ROLE wastore_sec_a;
+SELECT is((SELECT count(*)::int FROM wastore.keys), 4, 'a parallel scan of keys shows only the tenant''s rows');
+SELECT is((SELECT count(*)::int FROM wastore.get('sec-a', 'session', ARRAY['1.0', '2.0'])), 2, '... and get works in parallel mode');
+RESET ROLE;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+
+-- A store id written at psql follows the same rules.
+SET LOCAL ROLE wastore_sec_a;
+SELECT throws_ok($$ INSERT INTO wastore.store_owners (store, owner) VALUES ('', 'wastore_sec_a') $$, '23514', NULL,
+	'an empty store id is refused at psql too');
+SELECT throws_ok($$ INSERT INTO wastore.store_owners (store, owner) VALUES (repeat('x', 257), 'wastore_sec_a') $$, '23514', NULL,
+	'... and an overlong one');
 RESET ROLE;
 
 -- Superusers administer every store.
