@@ -23,7 +23,7 @@
  *	 retry and take the lock instead.
  * - Marking a dedupe key is an INSERT ... ON CONFLICT DO NOTHING: exactly
  *	 one of concurrent callers inserts the row.  The marks of one
- *	 store take a transaction lock of the store first (see dedupe_lock), so
+ *	 store take the store's dedupe lock first (locks.h), so
  *	 each one numbers its key after every key committed before it, and each
  *	 eviction sees them all: the store never keeps more than dedupe_limit
  *	 keys.
@@ -34,11 +34,9 @@
 
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -48,6 +46,7 @@
 
 #include "chat.h"
 #include "commit.h"
+#include "locks.h"
 #include "plans.h"
 #include "store.h"
 #include "wastore.h"
@@ -59,13 +58,6 @@
  * so this is never reached in practice; it only bounds a pathological case.
  */
 #define CHAT_ACQUIRE_MAX_ROUNDS 1000
-
-/*
- * locktag_field4 of the dedupe lock of a store, next to the lock spaces of
- * locks.h (30561..30563), and the seed of its hash.
- */
-#define CHAT_LOCKSPACE_DEDUPE	30564
-#define CHAT_SEED_DEDUPE		UINT64CONST(0x7761730004)
 
 /*
  * Subscriptions
@@ -134,7 +126,7 @@ static WastorePlan is_duplicate_plan = {
  * A key's seq is its position in the store's insertion order: 1, 2, 3, ...
  * without gaps, since keys leave only by eviction (oldest first), a load
  * (which numbers them afresh) or drop_store.  The marks of a store are
- * serialized (dedupe_lock), so max(seq) + 1 is free, the store holds max -
+ * serialized (locks_acquire_dedupe), so max(seq) + 1 is free, the store holds max -
  * min + 1 keys, and the ones to evict are those from min to max - limit:
  * every statement reads a few index entries, whatever the limit.  (The trim
  * names both ends of the range, which also keeps its generic plan on the
@@ -505,25 +497,6 @@ chat_enum_result(FunctionCallInfo fcinfo, const char *label)
  * Helpers
  */
 
-/*
- * Takes the store's dedupe lock until the end of the transaction.  Two marks
- * that ran side by side would number their keys alike and each evict without
- * the other's new key, leaving the store above its limit; one after the
- * other, the second one's statements see the first one's committed key.
- * Marks in the steady state (a full window) would queue anyway: each deletes
- * the same oldest row.
- */
-static void
-dedupe_lock(text *store)
-{
-	LOCKTAG		tag;
-	uint64		h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(store),
-										VARSIZE_ANY_EXHDR(store), CHAT_SEED_DEDUPE);
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
-						 CHAT_LOCKSPACE_DEDUPE);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-}
 
 /* Runs a statement and reports whether it returned or touched any row. */
 static bool
@@ -710,7 +683,16 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	store_access(store, true);
-	dedupe_lock(store);
+
+	/*
+	 * Marks of one store run one after the other, to the end of their
+	 * transactions.  Side by side, two would number their keys alike and each
+	 * evict without the other's new key, leaving the store above its limit;
+	 * one after the other, the second one's statements see the first one's
+	 * committed key.  In the steady state (a full window) they would queue
+	 * anyway: each deletes the same oldest row.
+	 */
+	locks_acquire_dedupe(store);
 
 	values[0] = PointerGetDatum(store);
 	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
@@ -1037,7 +1019,7 @@ chat_load_snapshot(PG_FUNCTION_ARGS)
 	SPI_connect();
 	store_access(load.store, false);
 	SPI_finish();
-	dedupe_lock(load.store);
+	locks_acquire_dedupe(load.store);
 
 	commit_run(load_work, &load, &outcome);
 	if (!outcome.ok)

@@ -33,6 +33,7 @@
 #define SEED_STORE	UINT64CONST(0x7761730001)
 #define SEED_LABEL	UINT64CONST(0x7761730002)
 #define SEED_RECORD UINT64CONST(0x7761730003)
+#define SEED_DEDUPE UINT64CONST(0x7761730004)
 
 static uint64
 hash_text(text *t, uint64 seed)
@@ -87,6 +88,15 @@ locks_acquire_store_exclusive(text *store)
 	LOCKTAG		tag;
 
 	store_tag(&tag, store);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
+locks_acquire_dedupe(text *store)
+{
+	LOCKTAG		tag;
+
+	set_tag(&tag, hash_text(store, SEED_DEDUPE), WASTORE_LOCKSPACE_DEDUPE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 

@@ -19,10 +19,13 @@
  *			share mode, drop_store takes it exclusively
  *	label:	wastore.lock / try_lock on (store, label)
  *	record: wastore.lock_records on (store, family, id)
+ *	dedupe: the store's chat dedupe window, held by chat_mark_dedupe and
+ *			chat_load_snapshot
  */
 #define WASTORE_LOCKSPACE_STORE		30561
 #define WASTORE_LOCKSPACE_LABEL		30562
 #define WASTORE_LOCKSPACE_RECORD	30563
+#define WASTORE_LOCKSPACE_DEDUPE	30564
 
 /* Waits for the store's lock in exclusive mode (for drop_store). */
 extern void locks_acquire_store_exclusive(text *store);
@@ -33,5 +36,8 @@ extern void locks_acquire_store_exclusive(text *store);
  * way and purges what they commit, and no row outlives its store.
  */
 extern void locks_acquire_store_share(text *store);
+
+/* Waits for the store's chat dedupe lock, to the end of the transaction. */
+extern void locks_acquire_dedupe(text *store);
 
 #endif							/* WASTORE_LOCKS_H */
