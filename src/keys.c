@@ -25,7 +25,6 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -35,7 +34,6 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
@@ -226,9 +224,7 @@ keys_lookup(ReturnSetInfo *rsinfo, text *store, Oid family, ArrayType *ids)
 	int			nelems;
 	AclResult	aclresult;
 
-	relid = get_relname_relid("keys", get_namespace_oid("wastore", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table wastore.keys is missing");
+	relid = wastore_table_oid("keys");
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, OBJECT_TABLE, "keys");

@@ -14,7 +14,6 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -24,7 +23,6 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -86,9 +84,7 @@ store_owner(text *store)
 	HeapTuple	tuple;
 	Oid			owner = InvalidOid;
 
-	relid = get_relname_relid("store_owners", get_namespace_oid("wastore", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table wastore.store_owners is missing");
+	relid = wastore_table_oid("store_owners");
 	rel = table_open(relid, AccessShareLock);
 
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(store));

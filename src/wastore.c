@@ -8,11 +8,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "wastore.h"
@@ -180,4 +182,14 @@ wastore_text_array_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 		wastore_check_key_id(VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id));
 	}
 	return array;
+}
+
+Oid
+wastore_table_oid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("wastore", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table wastore.%s is missing", name);
+	return relid;
 }

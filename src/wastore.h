@@ -45,4 +45,7 @@ extern ArrayType *wastore_text_array_arg(FunctionCallInfo fcinfo, int argno,
 extern const char *wastore_family_arg(FunctionCallInfo fcinfo, int argno);
 extern void wastore_check_key_id(const char *id, int len);
 
+/* The OID of one of wastore's tables, for the code that reads it directly. */
+extern Oid	wastore_table_oid(const char *name);
+
 #endif							/* WASTORE_H */
