@@ -83,21 +83,9 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION wastore.drop_store(text) IS
 	'Removes every row of the store in every part (logout purge); waits for transactions holding its wastore locks';
 
-CREATE VIEW wastore.stores WITH (security_barrier) AS
-SELECT s.store,
-	   s.owner,
-	   s.created_at,
-	   (SELECT pg_catalog.jsonb_object_agg(f.family,
-			   (SELECT pg_catalog.count(*)
-				  FROM wastore.keys k
-				 WHERE k.store OPERATOR(pg_catalog.=) s.store
-				   AND k.family OPERATOR(pg_catalog.=) f.family))
-		  FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::wastore.family)) AS f(family)
-	   ) AS key_counts
-  FROM wastore.store_owners s
- WHERE pg_catalog.pg_has_role(s.owner, 'USAGE');
-COMMENT ON VIEW wastore.stores IS
-	'The stores the caller may use (its own and those of roles it is a member of), with the number of keys per family';
+-- The view wastore.stores counts the keys of every family, one of which is
+-- stored in the app-state sync tables: it is created with them, in
+-- 20_appstate.sql.
 
 --------------------------------------------------------------------------
 -- Signal key store

@@ -34,10 +34,10 @@ COMMENT ON TABLE wastore.sync_index IS
 SELECT pg_catalog.pg_extension_config_dump('wastore.sync_versions', '');
 SELECT pg_catalog.pg_extension_config_dump('wastore.sync_index', '');
 
--- The key_counts of the stores view count app-state-sync-version from
--- sync_versions (the family is stored there, not in wastore.keys); the view
--- of 00_stores_keys.sql is replaced now that the table exists.
-CREATE OR REPLACE VIEW wastore.stores WITH (security_barrier) AS
+-- The stores the caller may use, with their key counts per family: the
+-- family app-state-sync-version is counted in sync_versions (it is stored
+-- there, not in wastore.keys), so the view comes with that table.
+CREATE VIEW wastore.stores WITH (security_barrier) AS
 SELECT s.store,
 	   s.owner,
 	   s.created_at,
