@@ -49,36 +49,58 @@ COMMENT ON TRIGGER purge_store_rows ON wastore.store_owners IS
 ALTER TABLE wastore.keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.keys
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.keys IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.sync_versions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.sync_versions
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.sync_versions IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.sync_index ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.sync_index
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.sync_index IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.auth_states ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.auth_states
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.auth_states IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.conn_values ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.conn_values
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.conn_values IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.chat_subscriptions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.chat_subscriptions
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.chat_subscriptions IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.chat_dedupe ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.chat_dedupe
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.chat_dedupe IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.chat_thread_state ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.chat_thread_state
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.chat_thread_state IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.chat_channel_state ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.chat_channel_state
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.chat_channel_state IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.chat_locks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.chat_locks
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.chat_locks IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 ALTER TABLE wastore.chat_pending ENABLE ROW LEVEL SECURITY;
 CREATE POLICY store_owner_role ON wastore.chat_pending
 	USING (wastore.owns_store(store)) WITH CHECK (wastore.owns_store(store));
+COMMENT ON POLICY store_owner_role ON wastore.chat_pending IS
+	'Rows of the stores the current user may use (wastore.owns_store)';
 
 -- Granting a service role access: one call by the extension's owner (or a
 -- superuser).  The role gets the schema, the functions, the rows of its own

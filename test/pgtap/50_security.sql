@@ -3,7 +3,7 @@
 -- through direct SQL on the tables (row-level security); a member of the
 -- owner role can; deleting a store row purges its rows.
 BEGIN;
-SELECT plan(75);
+SELECT plan(81);
 
 CREATE ROLE wastore_sec_a NOLOGIN;
 CREATE ROLE wastore_sec_b NOLOGIN;
@@ -155,6 +155,19 @@ SELECT throws_ok($$ INSERT INTO wastore.store_owners (store, owner) VALUES ('', 
 	'an empty store id is refused at psql too');
 SELECT throws_ok($$ INSERT INTO wastore.store_owners (store, owner) VALUES (repeat('x', 257), 'wastore_sec_a') $$, '23514', NULL,
 	'... and an overlong one');
+RESET ROLE;
+
+-- owns_store, grant_access and revoke_access themselves.
+SET LOCAL ROLE wastore_sec_a;
+SELECT is(wastore.owns_store('sec-a'), true, 'owns_store: the tenant''s own store');
+SELECT is(wastore.owns_store('no-such-store'), false, '... false for a store that does not exist');
+RESET ROLE;
+SELECT throws_ok($$ SELECT wastore.grant_access(NULL) $$, '22004', 'role must not be NULL', 'grant_access(NULL) raises 22004');
+SELECT throws_ok($$ SELECT wastore.revoke_access(NULL) $$, '22004', 'role must not be NULL', 'revoke_access(NULL) raises 22004');
+SELECT lives_ok($$ SELECT wastore.revoke_access('wastore_sec_b') $$, 'revoke_access takes access back ...');
+SET LOCAL ROLE wastore_sec_b;
+SELECT throws_ok($$ SELECT * FROM wastore.get('sec-b', 'session', ARRAY['1.0']) $$, '42501', NULL,
+	'... the role can no longer use wastore, not even for its own store');
 RESET ROLE;
 
 -- Superusers administer every store.
