@@ -49,116 +49,116 @@
 
 static WastorePlan lock_version_plan = {
 	"SELECT version, hash FROM wastore.sync_versions "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2 "
 	"FOR UPDATE",
-	2, {TEXTOID, TEXTOID}
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan create_version_plan = {
-	"INSERT INTO wastore.sync_versions (store, collection, version, hash) "
+	"INSERT INTO wastore.sync_versions (incarnation, collection, version, hash) "
 	"VALUES ($1, $2, 0, wastore.lthash_zero()) "
-	"ON CONFLICT (store, collection) DO NOTHING",
-	2, {TEXTOID, TEXTOID}
+	"ON CONFLICT (incarnation, collection) DO NOTHING",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan update_version_plan = {
 	"UPDATE wastore.sync_versions SET version = $3, hash = $4::wastore.lthash "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
-	4, {TEXTOID, TEXTOID, INT8OID, BYTEAOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
+	4, {INT8OID, TEXTOID, INT8OID, BYTEAOID}
 };
 
 static WastorePlan read_version_plan = {
 	"SELECT version, hash FROM wastore.sync_versions "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan delete_version_plan = {
 	"DELETE FROM wastore.sync_versions "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan list_versions_plan = {
 	"SELECT collection FROM wastore.sync_versions "
-	"WHERE store OPERATOR(pg_catalog.=) $1 ORDER BY collection",
-	1, {TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 ORDER BY collection",
+	1, {INT8OID}
 };
 
 static WastorePlan read_some_index_plan = {
 	"SELECT index_mac, value_mac FROM wastore.sync_index "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2 "
 	"AND index_mac OPERATOR(pg_catalog.=) ANY ($3)",
-	3, {TEXTOID, TEXTOID, BYTEAARRAYOID}
+	3, {INT8OID, TEXTOID, BYTEAARRAYOID}
 };
 
 static WastorePlan read_index_plan = {
 	"SELECT index_mac, value_mac FROM wastore.sync_index "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 /* an unchanged value MAC is not rewritten */
 static WastorePlan upsert_index_plan = {
-	"INSERT INTO wastore.sync_index AS s (store, collection, index_mac, value_mac) "
+	"INSERT INTO wastore.sync_index AS s (incarnation, collection, index_mac, value_mac) "
 	"SELECT $1, $2, u.i, u.v FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.bytea[]), pg_catalog.unnest($4::pg_catalog.bytea[])) AS u(i, v) "
-	"ON CONFLICT (store, collection, index_mac) DO UPDATE SET value_mac = excluded.value_mac "
+	"ON CONFLICT (incarnation, collection, index_mac) DO UPDATE SET value_mac = excluded.value_mac "
 	"WHERE s.value_mac OPERATOR(pg_catalog.<>) excluded.value_mac",
-	4, {TEXTOID, TEXTOID, BYTEAARRAYOID, BYTEAARRAYOID}
+	4, {INT8OID, TEXTOID, BYTEAARRAYOID, BYTEAARRAYOID}
 };
 
 static WastorePlan insert_index_plan = {
-	"INSERT INTO wastore.sync_index (store, collection, index_mac, value_mac) "
+	"INSERT INTO wastore.sync_index (incarnation, collection, index_mac, value_mac) "
 	"SELECT $1, $2, u.i, u.v FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.bytea[]), pg_catalog.unnest($4::pg_catalog.bytea[])) AS u(i, v)",
-	4, {TEXTOID, TEXTOID, BYTEAARRAYOID, BYTEAARRAYOID}
+	4, {INT8OID, TEXTOID, BYTEAARRAYOID, BYTEAARRAYOID}
 };
 
 static WastorePlan delete_some_index_plan = {
 	"DELETE FROM wastore.sync_index "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2 "
 	"AND index_mac OPERATOR(pg_catalog.=) ANY ($3)",
-	3, {TEXTOID, TEXTOID, BYTEAARRAYOID}
+	3, {INT8OID, TEXTOID, BYTEAARRAYOID}
 };
 
 static WastorePlan delete_index_plan = {
 	"DELETE FROM wastore.sync_index "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND collection OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan clear_versions_plan = {
-	"DELETE FROM wastore.sync_versions WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
+	"DELETE FROM wastore.sync_versions WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}
 };
 
 static WastorePlan clear_index_plan = {
-	"DELETE FROM wastore.sync_index WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
+	"DELETE FROM wastore.sync_index WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}
 };
 
 /* app-state sync keys: rows of wastore.keys, family app-state-sync-key */
 static WastorePlan get_key_plan = {
 	"SELECT value FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) 'app-state-sync-key'::wastore.family "
 	"AND id OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan put_key_plan = {
-	"INSERT INTO wastore.keys AS k (store, family, id, value) "
+	"INSERT INTO wastore.keys AS k (incarnation, family, id, value) "
 	"VALUES ($1, 'app-state-sync-key'::wastore.family, $2, $3) "
-	"ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value "
+	"ON CONFLICT (incarnation, family, id) DO UPDATE SET value = excluded.value "
 	"WHERE k.value OPERATOR(pg_catalog.<>) excluded.value",
-	3, {TEXTOID, TEXTOID, JSONBOID}
+	3, {INT8OID, TEXTOID, JSONBOID}
 };
 
 static WastorePlan delete_key_plan = {
 	"DELETE FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) 'app-state-sync-key'::wastore.family "
 	"AND id OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	2, {INT8OID, TEXTOID}
 };
 
 /*
@@ -362,6 +362,7 @@ typedef struct AppStateWrite
 {
 	/* arguments */
 	text	   *store;
+	StoreRef	ref;			/* its incarnation, once opened */
 	text	   *collection;
 	int64		version;
 	bool		snapshot;		/* replace the collection wholesale */
@@ -475,9 +476,9 @@ run_mutations(const Mutation *mutations, IndexGroup *groups, int ngroups, Lthash
  * when there is none yet.  Returns the version and hash.
  */
 static int64
-lock_version(text *store, text *collection, LtHash *hash)
+lock_version(const StoreRef *ref, text *collection, LtHash *hash)
 {
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(collection)};
+	Datum		values[2] = {StoreRefGetDatum(ref), PointerGetDatum(collection)};
 	bool		isnull;
 
 	if (wastore_plan_execute(&lock_version_plan, values, NULL, false, SPI_OK_SELECT) == 0)
@@ -498,10 +499,10 @@ lock_version(text *store, text *collection, LtHash *hash)
 }
 
 static void
-update_version(text *store, text *collection, int64 version, const LtHash *hash)
+update_version(const StoreRef *ref, text *collection, int64 version, const LtHash *hash)
 {
 	Datum		values[4] = {
-		PointerGetDatum(store), PointerGetDatum(collection), Int64GetDatum(version),
+		StoreRefGetDatum(ref), PointerGetDatum(collection), Int64GetDatum(version),
 		PointerGetDatum(make_bytea(hash->bytes, LTHASH_BYTES))
 	};
 
@@ -510,14 +511,14 @@ update_version(text *store, text *collection, int64 version, const LtHash *hash)
 
 /* inserts (index, value) pairs into an emptied collection */
 static void
-insert_index(text *store, text *collection, const uint8 *const *index,
+insert_index(const StoreRef *ref, text *collection, const uint8 *const *index,
 			 const uint8 *const *value, int n)
 {
 	Datum		values[4];
 
 	if (n == 0)
 		return;
-	values[0] = PointerGetDatum(store);
+	values[0] = StoreRefGetDatum(ref);
 	values[1] = PointerGetDatum(collection);
 	values[2] = PointerGetDatum(make_bytea_array(index, n, LTHASH_MAC_BYTES));
 	values[3] = PointerGetDatum(make_bytea_array(value, n, LTHASH_MAC_BYTES));
@@ -529,7 +530,7 @@ static void
 apply_mutations(void *arg)
 {
 	AppStateWrite *w = (AppStateWrite *) arg;
-	Datum		values[4] = {PointerGetDatum(w->store), PointerGetDatum(w->collection)};
+	Datum		values[4] = {(Datum) 0, PointerGetDatum(w->collection)};
 	IndexGroup *groups;
 	int			ngroups;
 	LtHash		hash;
@@ -537,9 +538,10 @@ apply_mutations(void *arg)
 	int64		version;
 
 	SPI_connect();
-	store_access(w->store, true);
+	store_open(w->store, &w->ref);
+	values[0] = StoreRefGetDatum(&w->ref);
 
-	version = lock_version(w->store, w->collection, &hash);
+	version = lock_version(&w->ref, w->collection, &hash);
 	if (!w->snapshot && w->version <= version)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -613,7 +615,7 @@ apply_mutations(void *arg)
 			n++;
 		}
 		wastore_plan_execute(&delete_index_plan, values, NULL, false, SPI_OK_DELETE);
-		insert_index(w->store, w->collection, index, value, n);
+		insert_index(&w->ref, w->collection, index, value, n);
 	}
 	else
 	{
@@ -650,7 +652,7 @@ apply_mutations(void *arg)
 		}
 	}
 
-	update_version(w->store, w->collection, w->version, &hash);
+	update_version(&w->ref, w->collection, w->version, &hash);
 
 	w->new_version = w->version;
 	memcpy(w->new_hash.bytes, hash.bytes, LTHASH_BYTES);
@@ -827,9 +829,9 @@ push_buffer(JsonbParseState **state, const uint8 *data, size_t len)
 }
 
 Jsonb *
-appstate_version_json(text *store, text *collection)
+appstate_version_json(const StoreRef *ref, text *collection)
 {
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(collection)};
+	Datum		values[2] = {StoreRefGetDatum(ref), PointerGetDatum(collection)};
 	JsonbParseState *state = NULL;
 	JsonbValue	v;
 	JsonbValue *result;
@@ -968,9 +970,9 @@ read_buffer(JsonbValue *v, const char *where, uint8 *out, size_t want_len)
 }
 
 void
-appstate_put_version_json(text *store, text *collection, Jsonb *state)
+appstate_put_version_json(const StoreRef *ref, text *collection, Jsonb *state)
 {
-	Datum		values[4] = {PointerGetDatum(store), PointerGetDatum(collection)};
+	Datum		values[4] = {StoreRefGetDatum(ref), PointerGetDatum(collection)};
 	JsonbValue	v;
 	int64		version;
 	LtHash		hash;
@@ -1072,15 +1074,15 @@ appstate_put_version_json(text *store, text *collection, Jsonb *state)
 	{
 		LtHash		old;
 
-		lock_version(store, collection, &old);
+		lock_version(ref, collection, &old);
 	}
-	update_version(store, collection, version, &hash);
+	update_version(ref, collection, version, &hash);
 	wastore_plan_execute(&delete_index_plan, values, NULL, false, SPI_OK_DELETE);
-	insert_index(store, collection, index, value, n);
+	insert_index(ref, collection, index, value, n);
 }
 
 void
-appstate_family_rows(ReturnSetInfo *rsinfo, text *store, ArrayType *ids)
+appstate_family_rows(ReturnSetInfo *rsinfo, const StoreRef *ref, ArrayType *ids)
 {
 	bool		with_values = rsinfo->setDesc->natts > 1;
 	Datum		values[2];
@@ -1096,7 +1098,7 @@ appstate_family_rows(ReturnSetInfo *rsinfo, text *store, ArrayType *ids)
 	}
 	else
 	{
-		Datum		args[1] = {PointerGetDatum(store)};
+		Datum		args[1] = {StoreRefGetDatum(ref)};
 		SPITupleTable *tuptable;
 
 		n = (int) wastore_plan_execute(&list_versions_plan, args, NULL, true, SPI_OK_SELECT);
@@ -1133,7 +1135,7 @@ appstate_family_rows(ReturnSetInfo *rsinfo, text *store, ArrayType *ids)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			continue;
 		}
-		state = appstate_version_json(store, collection);
+		state = appstate_version_json(ref, collection);
 		if (state == NULL)
 			continue;
 		values[0] = PointerGetDatum(collection);
@@ -1143,9 +1145,9 @@ appstate_family_rows(ReturnSetInfo *rsinfo, text *store, ArrayType *ids)
 }
 
 void
-appstate_clear(text *store)
+appstate_clear(const StoreRef *ref)
 {
-	Datum		values[1] = {PointerGetDatum(store)};
+	Datum		values[1] = {StoreRefGetDatum(ref)};
 
 	wastore_plan_execute(&clear_versions_plan, values, NULL, false, SPI_OK_DELETE);
 	wastore_plan_execute(&clear_index_plan, values, NULL, false, SPI_OK_DELETE);
@@ -1168,9 +1170,16 @@ put_version(void *arg)
 {
 	VersionPut *p = (VersionPut *) arg;
 
+	StoreRef	ref;
+
 	SPI_connect();
-	if (store_access(p->store, p->state != NULL))
-		appstate_put_version_json(p->store, p->collection, p->state);
+	if (p->state != NULL)
+	{
+		store_open(p->store, &ref);
+		appstate_put_version_json(&ref, p->collection, p->state);
+	}
+	else if (store_find(p->store, &ref))
+		appstate_put_version_json(&ref, p->collection, NULL);
 	SPI_finish();
 }
 
@@ -1205,19 +1214,21 @@ appstate_get_version(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *collection = collection_arg(fcinfo, 1);
 	Jsonb	   *state = NULL;
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
 	{
-		Jsonb	   *found = appstate_version_json(store, collection);
+		Jsonb	   *found;
 
+		SPI_connect();
+		found = appstate_version_json(&ref, collection);
 		if (found)
 		{
 			state = SPI_palloc(VARSIZE(found));
 			memcpy(state, found, VARSIZE(found));
 		}
+		SPI_finish();
 	}
-	SPI_finish();
 
 	if (state == NULL)
 		PG_RETURN_NULL();
@@ -1254,7 +1265,8 @@ appstate_put_sync_key(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key_id = sync_key_id_arg(fcinfo, 1);
 	Jsonb	   *value = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	Datum		values[3] = {PointerGetDatum(store), PointerGetDatum(key_id), PointerGetDatum(value)};
+	StoreRef	ref;
+	Datum		values[3] = {(Datum) 0, PointerGetDatum(key_id), PointerGetDatum(value)};
 
 	if (value && JB_ROOT_IS_SCALAR(value))
 	{
@@ -1267,11 +1279,15 @@ appstate_put_sync_key(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (value)
 	{
-		store_access(store, true);
+		store_open(store, &ref);
+		values[0] = StoreRefGetDatum(&ref);
 		wastore_plan_execute(&put_key_plan, values, NULL, false, SPI_OK_INSERT);
 	}
-	else if (store_access(store, false))
+	else if (store_find(store, &ref))
+	{
+		values[0] = StoreRefGetDatum(&ref);
 		wastore_plan_execute(&delete_key_plan, values, NULL, false, SPI_OK_DELETE);
+	}
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -1282,19 +1298,23 @@ appstate_get_sync_key(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key_id = sync_key_id_arg(fcinfo, 1);
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(key_id)};
+	StoreRef	ref;
 	Jsonb	   *value = NULL;
 
-	SPI_connect();
-	if (store_access(store, false) &&
-		wastore_plan_execute(&get_key_plan, values, NULL, true, SPI_OK_SELECT) > 0)
+	if (store_find(store, &ref))
 	{
-		bool		isnull;
+		Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(key_id)};
 
-		value = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		value = (Jsonb *) SPI_datumTransfer(PointerGetDatum(value), false, -1);
+		SPI_connect();
+		if (wastore_plan_execute(&get_key_plan, values, NULL, true, SPI_OK_SELECT) > 0)
+		{
+			bool		isnull;
+
+			value = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			value = (Jsonb *) SPI_datumTransfer(PointerGetDatum(value), false, -1);
+		}
+		SPI_finish();
 	}
-	SPI_finish();
 
 	if (value == NULL)
 		ereport(ERROR,

@@ -6,8 +6,8 @@
  *
  * The key family app-state-sync-version (keys.c) reads and writes through
  * these functions.  All of them expect the caller to be connected to SPI and
- * to have checked access to the store (store_access); writers run them
- * inside the savepoint commit.
+ * to have resolved the store (store_find, or store_open for writers), and
+ * writers run them inside the savepoint commit.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +20,8 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "store.h"
+
 #define APPSTATE_VERSION_FAMILY "app-state-sync-version"
 
 /*
@@ -29,13 +31,13 @@
  * "<base64>"}.  NULL when the store has no state for the collection.
  * Allocated in the current memory context.
  */
-extern Jsonb *appstate_version_json(text *store, text *collection);
+extern Jsonb *appstate_version_json(const StoreRef *ref, text *collection);
 
 /*
  * Replaces the collection's state with the LTHashState JSON state (checked
  * whole first: 22023 names the bad part), or deletes it when state is NULL.
  */
-extern void appstate_put_version_json(text *store, text *collection, Jsonb *state);
+extern void appstate_put_version_json(const StoreRef *ref, text *collection, Jsonb *state);
 
 /*
  * The family's rows for wastore.get (ids: the collections asked for) and
@@ -43,9 +45,9 @@ extern void appstate_put_version_json(text *store, text *collection, Jsonb *stat
  * order), appended to the function's materialized result: (id, value), or
  * just id when the result has one column.
  */
-extern void appstate_family_rows(ReturnSetInfo *rsinfo, text *store, ArrayType *ids);
+extern void appstate_family_rows(ReturnSetInfo *rsinfo, const StoreRef *ref, ArrayType *ids);
 
 /* deletes every app-state sync version of the store (wastore.clear) */
-extern void appstate_clear(text *store);
+extern void appstate_clear(const StoreRef *ref);
 
 #endif							/* WASTORE_APPSTATE_H */

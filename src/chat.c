@@ -44,7 +44,6 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#include "chat.h"
 #include "commit.h"
 #include "locks.h"
 #include "plans.h"
@@ -64,21 +63,21 @@
  */
 
 static WastorePlan subscribe_plan = {
-	"INSERT INTO wastore.chat_subscriptions (store, thread_id) VALUES ($1, $2) "
-	"ON CONFLICT (store, thread_id) DO NOTHING",
-	2, {TEXTOID, TEXTOID}
+	"INSERT INTO wastore.chat_subscriptions (incarnation, thread_id) VALUES ($1, $2) "
+	"ON CONFLICT (incarnation, thread_id) DO NOTHING",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan unsubscribe_plan = {
 	"DELETE FROM wastore.chat_subscriptions "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND thread_id OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND thread_id OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan is_subscribed_plan = {
 	"SELECT 1 FROM wastore.chat_subscriptions "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND thread_id OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND thread_id OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 /*
@@ -87,28 +86,28 @@ static WastorePlan is_subscribed_plan = {
 
 static WastorePlan thread_state_plan = {
 	"SELECT state FROM wastore.chat_thread_state "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND thread_id OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND thread_id OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan put_thread_state_plan = {
-	"INSERT INTO wastore.chat_thread_state AS t (store, thread_id, state) "
+	"INSERT INTO wastore.chat_thread_state AS t (incarnation, thread_id, state) "
 	"VALUES ($1, $2, $3) "
-	"ON CONFLICT (store, thread_id) DO UPDATE SET state = excluded.state",
-	3, {TEXTOID, TEXTOID, JSONBOID}
+	"ON CONFLICT (incarnation, thread_id) DO UPDATE SET state = excluded.state",
+	3, {INT8OID, TEXTOID, JSONBOID}
 };
 
 static WastorePlan channel_state_plan = {
 	"SELECT state FROM wastore.chat_channel_state "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND channel_id OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan put_channel_state_plan = {
-	"INSERT INTO wastore.chat_channel_state AS c (store, channel_id, state) "
+	"INSERT INTO wastore.chat_channel_state AS c (incarnation, channel_id, state) "
 	"VALUES ($1, $2, $3) "
-	"ON CONFLICT (store, channel_id) DO UPDATE SET state = excluded.state",
-	3, {TEXTOID, TEXTOID, JSONBOID}
+	"ON CONFLICT (incarnation, channel_id) DO UPDATE SET state = excluded.state",
+	3, {INT8OID, TEXTOID, JSONBOID}
 };
 
 /*
@@ -117,9 +116,9 @@ static WastorePlan put_channel_state_plan = {
 
 static WastorePlan is_duplicate_plan = {
 	"SELECT 1 FROM wastore.chat_dedupe "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND adapter OPERATOR(pg_catalog.=) $2 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND adapter OPERATOR(pg_catalog.=) $2 "
 	"AND message_id OPERATOR(pg_catalog.=) $3",
-	3, {TEXTOID, TEXTOID, TEXTOID}
+	3, {INT8OID, TEXTOID, TEXTOID}
 };
 
 /*
@@ -134,20 +133,20 @@ static WastorePlan is_duplicate_plan = {
  */
 static WastorePlan dedupe_bounds_plan = {
 	"SELECT pg_catalog.min(seq), pg_catalog.max(seq) FROM wastore.chat_dedupe "
-	"WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}
 };
 
 static WastorePlan mark_dedupe_plan = {
-	"INSERT INTO wastore.chat_dedupe (store, adapter, message_id, seq) VALUES ($1, $2, $3, $4) "
-	"ON CONFLICT (store, adapter, message_id) DO NOTHING",
-	4, {TEXTOID, TEXTOID, TEXTOID, INT8OID}
+	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) VALUES ($1, $2, $3, $4) "
+	"ON CONFLICT (incarnation, adapter, message_id) DO NOTHING",
+	4, {INT8OID, TEXTOID, TEXTOID, INT8OID}
 };
 
 static WastorePlan trim_dedupe_plan = {
-	"DELETE FROM wastore.chat_dedupe WHERE store OPERATOR(pg_catalog.=) $1 "
+	"DELETE FROM wastore.chat_dedupe WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND seq OPERATOR(pg_catalog.>=) $2 AND seq OPERATOR(pg_catalog.<=) $3",
-	3, {TEXTOID, INT8OID, INT8OID}
+	3, {INT8OID, INT8OID, INT8OID}
 };
 
 /*
@@ -156,76 +155,76 @@ static WastorePlan trim_dedupe_plan = {
  */
 
 static WastorePlan lock_insert_plan = {
-	"INSERT INTO wastore.chat_locks (store, lock_key, owner, strategy, metadata, expires_at) "
+	"INSERT INTO wastore.chat_locks (incarnation, lock_key, owner, strategy, metadata, expires_at) "
 	"VALUES ($1, $2, $3, $4::wastore.lock_strategy, $5, $6) "
-	"ON CONFLICT (store, lock_key) DO NOTHING",
-	6, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}
+	"ON CONFLICT (incarnation, lock_key) DO NOTHING",
+	6, {INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}
 };
 
 static WastorePlan lock_take_expired_plan = {
 	"UPDATE wastore.chat_locks SET owner = $3, strategy = $4::wastore.lock_strategy, "
 	"metadata = $5, expires_at = $6 "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
 	"AND expires_at OPERATOR(pg_catalog.<=) $7",
-	7, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+	7, {INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
 };
 
 #define LOCK_HELD_SQL \
 	"SELECT 1 FROM wastore.chat_locks " \
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 " \
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 " \
 	"AND (expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>) $3)"
 
 static WastorePlan lock_held_plan = {
-	LOCK_HELD_SQL, 3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	LOCK_HELD_SQL, 3, {INT8OID, TEXTOID, TIMESTAMPTZOID}
 };
 
 /* queue callers share the row: they may append at the same time */
 static WastorePlan lock_held_share_plan = {
-	LOCK_HELD_SQL " FOR SHARE", 3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	LOCK_HELD_SQL " FOR SHARE", 3, {INT8OID, TEXTOID, TIMESTAMPTZOID}
 };
 
 /* debounce callers replace the list: one at a time */
 static WastorePlan lock_held_update_plan = {
-	LOCK_HELD_SQL " FOR UPDATE", 3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	LOCK_HELD_SQL " FOR UPDATE", 3, {INT8OID, TEXTOID, TIMESTAMPTZOID}
 };
 
 #define PENDING_ENTRY_SQL \
 	"pg_catalog.jsonb_build_object('owner', $3::text, 'strategy', $4::text, 'metadata', $5::jsonb)"
 
 static WastorePlan pending_append_plan = {
-	"INSERT INTO wastore.chat_pending (store, lock_key, entry) "
+	"INSERT INTO wastore.chat_pending (incarnation, lock_key, entry) "
 	"VALUES ($1, $2, " PENDING_ENTRY_SQL ")",
-	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+	5, {INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
 };
 
 /* one statement: the list is never seen empty or doubled */
 static WastorePlan pending_replace_plan = {
 	"WITH cleared AS (DELETE FROM wastore.chat_pending "
-	" WHERE store OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2) "
-	"INSERT INTO wastore.chat_pending (store, lock_key, entry) "
+	" WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2) "
+	"INSERT INTO wastore.chat_pending (incarnation, lock_key, entry) "
 	"VALUES ($1, $2, " PENDING_ENTRY_SQL ")",
-	5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+	5, {INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID}
 };
 
 static WastorePlan lock_delete_owned_plan = {
 	"DELETE FROM wastore.chat_locks "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
 	"AND owner OPERATOR(pg_catalog.=) $3",
-	3, {TEXTOID, TEXTOID, TEXTOID}
+	3, {INT8OID, TEXTOID, TEXTOID}
 };
 
 static WastorePlan lock_delete_plan = {
 	"DELETE FROM wastore.chat_locks "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan pending_take_plan = {
 	"WITH taken AS (DELETE FROM wastore.chat_pending "
-	" WHERE store OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
+	" WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
 	" RETURNING seq, entry) "
 	"SELECT COALESCE(pg_catalog.jsonb_agg(entry ORDER BY seq), '[]'::pg_catalog.jsonb) FROM taken",
-	2, {TEXTOID, TEXTOID}
+	2, {INT8OID, TEXTOID}
 };
 
 /*
@@ -236,25 +235,25 @@ static WastorePlan pending_take_plan = {
 static WastorePlan snapshot_plan = {
 	"SELECT pg_catalog.jsonb_build_object("
 	" 'subscriptions', (SELECT COALESCE(pg_catalog.jsonb_agg(s.thread_id ORDER BY s.thread_id), '[]')"
-	"   FROM wastore.chat_subscriptions s WHERE s.store OPERATOR(pg_catalog.=) $1),"
+	"   FROM wastore.chat_subscriptions s WHERE s.incarnation OPERATOR(pg_catalog.=) $1),"
 	" 'dedupe', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(d.adapter, d.message_id)"
 	"   ORDER BY d.adapter, d.message_id), '[]')"
-	"   FROM wastore.chat_dedupe d WHERE d.store OPERATOR(pg_catalog.=) $1),"
+	"   FROM wastore.chat_dedupe d WHERE d.incarnation OPERATOR(pg_catalog.=) $1),"
 	" 'dedupe_order', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(d.adapter, d.message_id)"
 	"   ORDER BY d.seq), '[]')"
-	"   FROM wastore.chat_dedupe d WHERE d.store OPERATOR(pg_catalog.=) $1),"
+	"   FROM wastore.chat_dedupe d WHERE d.incarnation OPERATOR(pg_catalog.=) $1),"
 	" 'thread_state', (SELECT COALESCE(pg_catalog.jsonb_object_agg(t.thread_id, t.state), '{}')"
-	"   FROM wastore.chat_thread_state t WHERE t.store OPERATOR(pg_catalog.=) $1),"
+	"   FROM wastore.chat_thread_state t WHERE t.incarnation OPERATOR(pg_catalog.=) $1),"
 	" 'channel_state', (SELECT COALESCE(pg_catalog.jsonb_object_agg(c.channel_id, c.state), '{}')"
-	"   FROM wastore.chat_channel_state c WHERE c.store OPERATOR(pg_catalog.=) $1),"
+	"   FROM wastore.chat_channel_state c WHERE c.incarnation OPERATOR(pg_catalog.=) $1),"
 	" 'locks', (SELECT COALESCE(pg_catalog.jsonb_object_agg(l.lock_key, pg_catalog.jsonb_build_object("
 	"     'owner', l.owner, 'strategy', l.strategy, 'metadata', l.metadata,"
 	"     'expires_at', pg_catalog.floor(EXTRACT(epoch FROM l.expires_at) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8)), '{}')"
-	"   FROM wastore.chat_locks l WHERE l.store OPERATOR(pg_catalog.=) $1),"
+	"   FROM wastore.chat_locks l WHERE l.incarnation OPERATOR(pg_catalog.=) $1),"
 	" 'pending_locks', (SELECT COALESCE(pg_catalog.jsonb_object_agg(p.lock_key, p.entries), '{}')"
 	"   FROM (SELECT lock_key, pg_catalog.jsonb_agg(entry ORDER BY seq) AS entries"
-	"         FROM wastore.chat_pending WHERE store OPERATOR(pg_catalog.=) $1 GROUP BY lock_key) p))",
-	1, {TEXTOID}
+	"         FROM wastore.chat_pending WHERE incarnation OPERATOR(pg_catalog.=) $1 GROUP BY lock_key) p))",
+	1, {INT8OID}
 };
 
 /*
@@ -267,18 +266,18 @@ static WastorePlan snapshot_plan = {
  */
 
 static WastorePlan chat_delete_plans[] = {
-	{"DELETE FROM wastore.chat_subscriptions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_dedupe WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_thread_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_channel_state WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_locks WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.chat_pending WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+	{"DELETE FROM wastore.chat_subscriptions WHERE incarnation OPERATOR(pg_catalog.=) $1", 1, {INT8OID}},
+	{"DELETE FROM wastore.chat_dedupe WHERE incarnation OPERATOR(pg_catalog.=) $1", 1, {INT8OID}},
+	{"DELETE FROM wastore.chat_thread_state WHERE incarnation OPERATOR(pg_catalog.=) $1", 1, {INT8OID}},
+	{"DELETE FROM wastore.chat_channel_state WHERE incarnation OPERATOR(pg_catalog.=) $1", 1, {INT8OID}},
+	{"DELETE FROM wastore.chat_locks WHERE incarnation OPERATOR(pg_catalog.=) $1", 1, {INT8OID}},
+	{"DELETE FROM wastore.chat_pending WHERE incarnation OPERATOR(pg_catalog.=) $1", 1, {INT8OID}},
 };
 
-void
-chat_delete_all(text *store)
+static void
+chat_delete_all(const StoreRef *ref)
 {
-	Datum		values[1] = {PointerGetDatum(store)};
+	Datum		values[1] = {StoreRefGetDatum(ref)};
 
 	for (int i = 0; i < (int) lengthof(chat_delete_plans); i++)
 		wastore_plan_execute(&chat_delete_plans[i], values, NULL, false, SPI_OK_DELETE);
@@ -311,7 +310,7 @@ chat_delete_all(text *store)
  * members are the keys not mapped to false or null.
  */
 static WastorePlan load_subscriptions_plan = {
-	"INSERT INTO wastore.chat_subscriptions (store, thread_id) "
+	"INSERT INTO wastore.chat_subscriptions (incarnation, thread_id) "
 	"SELECT DISTINCT $1, s.id FROM ("
 	" SELECT " JSON_ID("e") " AS id FROM pg_catalog.jsonb_array_elements(" PART_ARRAY("subscriptions") ") AS a(e)"
 	" UNION ALL"
@@ -319,8 +318,8 @@ static WastorePlan load_subscriptions_plan = {
 	"  WHERE pg_catalog.jsonb_typeof(o.v) OPERATOR(pg_catalog.<>) 'null'"
 	"    AND o.v OPERATOR(pg_catalog.<>) 'false'::pg_catalog.jsonb"
 	") s WHERE s.id IS NOT NULL AND " ID_FITS("s.id") " "
-	"ON CONFLICT (store, thread_id) DO NOTHING",
-	2, {TEXTOID, JSONBOID}
+	"ON CONFLICT (incarnation, thread_id) DO NOTHING",
+	2, {INT8OID, JSONBOID}
 };
 
 /*
@@ -341,7 +340,7 @@ static WastorePlan load_subscriptions_plan = {
 	"   AND " ID_FITS("p.adapter") " AND " ID_FITS("p.message_id")
 
 static WastorePlan load_dedupe_plan = {
-	"INSERT INTO wastore.chat_dedupe (store, adapter, message_id, seq) "
+	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) "
 	"SELECT $1, k.adapter, k.message_id,"
 	" pg_catalog.row_number() OVER (ORDER BY k.rank, k.adapter, k.message_id) FROM ("
 	" SELECT adapter, message_id, COALESCE(pg_catalog.min(n), 0) AS rank FROM ("
@@ -350,23 +349,23 @@ static WastorePlan load_dedupe_plan = {
 	"  SELECT adapter, message_id, n FROM (" DEDUPE_PAIRS("dedupe_order") ") o"
 	" ) u GROUP BY adapter, message_id"
 	") k",
-	2, {TEXTOID, JSONBOID}
+	2, {INT8OID, JSONBOID}
 };
 
 static WastorePlan load_thread_state_plan = {
-	"INSERT INTO wastore.chat_thread_state (store, thread_id, state) "
+	"INSERT INTO wastore.chat_thread_state (incarnation, thread_id, state) "
 	"SELECT $1, o.k, o.v FROM pg_catalog.jsonb_each(" PART_OBJECT("thread_state") ") AS o(k, v) "
 	"WHERE pg_catalog.jsonb_typeof(o.v) OPERATOR(pg_catalog.=) 'object' AND " ID_FITS("o.k") " "
-	"ON CONFLICT (store, thread_id) DO UPDATE SET state = excluded.state",
-	2, {TEXTOID, JSONBOID}
+	"ON CONFLICT (incarnation, thread_id) DO UPDATE SET state = excluded.state",
+	2, {INT8OID, JSONBOID}
 };
 
 static WastorePlan load_channel_state_plan = {
-	"INSERT INTO wastore.chat_channel_state (store, channel_id, state) "
+	"INSERT INTO wastore.chat_channel_state (incarnation, channel_id, state) "
 	"SELECT $1, o.k, o.v FROM pg_catalog.jsonb_each(" PART_OBJECT("channel_state") ") AS o(k, v) "
 	"WHERE pg_catalog.jsonb_typeof(o.v) OPERATOR(pg_catalog.=) 'object' AND " ID_FITS("o.k") " "
-	"ON CONFLICT (store, channel_id) DO UPDATE SET state = excluded.state",
-	2, {TEXTOID, JSONBOID}
+	"ON CONFLICT (incarnation, channel_id) DO UPDATE SET state = excluded.state",
+	2, {INT8OID, JSONBOID}
 };
 
 /*
@@ -377,7 +376,7 @@ static WastorePlan load_channel_state_plan = {
  * type or value leaves the lock out.
  */
 static WastorePlan load_locks_plan = {
-	"INSERT INTO wastore.chat_locks (store, lock_key, owner, strategy, metadata, expires_at) "
+	"INSERT INTO wastore.chat_locks (incarnation, lock_key, owner, strategy, metadata, expires_at) "
 	"SELECT $1, f.k, f.owner, f.strategy::wastore.lock_strategy, f.metadata,"
 	" CASE WHEN f.ms IS NOT NULL THEN"
 	"  pg_catalog.to_timestamp(0)"
@@ -408,14 +407,14 @@ static WastorePlan load_locks_plan = {
 	" AND (f.ms_type OPERATOR(pg_catalog.=) 'null'"
 	"      OR f.ms OPERATOR(pg_catalog.>=) -200000000000000::pg_catalog.numeric"
 	"         AND f.ms OPERATOR(pg_catalog.<=) 9000000000000000::pg_catalog.numeric) "
-	"ON CONFLICT (store, lock_key) DO UPDATE SET owner = excluded.owner,"
+	"ON CONFLICT (incarnation, lock_key) DO UPDATE SET owner = excluded.owner,"
 	" strategy = excluded.strategy, metadata = excluded.metadata, expires_at = excluded.expires_at",
-	2, {TEXTOID, JSONBOID}
+	2, {INT8OID, JSONBOID}
 };
 
 /* Pending entries: {"<key>": [entry, ...]}, every entry a JSON object. */
 static WastorePlan load_pending_plan = {
-	"INSERT INTO wastore.chat_pending (store, lock_key, seq, entry) "
+	"INSERT INTO wastore.chat_pending (incarnation, lock_key, seq, entry) "
 	"SELECT $1, p.k, pg_catalog.nextval('wastore.chat_seq'), p.e FROM ("
 	" SELECT o.k, a.e, a.n"
 	" FROM pg_catalog.jsonb_each(" PART_OBJECT("pending_locks") ") AS o(k, v),"
@@ -423,7 +422,7 @@ static WastorePlan load_pending_plan = {
 	"   OPERATOR(pg_catalog.=) 'array' THEN o.v ELSE '[]'::pg_catalog.jsonb END) WITH ORDINALITY AS a(e, n)"
 	" WHERE pg_catalog.jsonb_typeof(a.e) OPERATOR(pg_catalog.=) 'object' AND " ID_FITS("o.k")
 	" ORDER BY o.k, a.n) p",
-	2, {TEXTOID, JSONBOID}
+	2, {INT8OID, JSONBOID}
 };
 
 /*
@@ -525,16 +524,17 @@ read_state(FunctionCallInfo fcinfo, WastorePlan *plan, const char *id_name)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *id = chat_id_arg(fcinfo, 1, id_name);
 	Datum		result = (Datum) 0;
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
 	{
-		Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(id)};
+		Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(id)};
 
+		SPI_connect();
 		if (wastore_plan_execute(plan, values, NULL, true, SPI_OK_SELECT) == 1)
 			result = first_jsonb_result();
+		SPI_finish();
 	}
-	SPI_finish();
 
 	if (result == (Datum) 0)
 		result = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
@@ -547,10 +547,12 @@ write_state(FunctionCallInfo fcinfo, WastorePlan *plan, const char *id_name)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *id = chat_id_arg(fcinfo, 1, id_name);
 	Jsonb	   *state = chat_object_arg(fcinfo, 2, "state");
-	Datum		values[3] = {PointerGetDatum(store), PointerGetDatum(id), PointerGetDatum(state)};
+	Datum		values[3] = {(Datum) 0, PointerGetDatum(id), PointerGetDatum(state)};
+	StoreRef	ref;
 
 	SPI_connect();
-	store_access(store, true);
+	store_open(store, &ref);
+	values[0] = StoreRefGetDatum(&ref);
 	wastore_plan_execute(plan, values, NULL, false, SPI_OK_INSERT);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -566,10 +568,12 @@ chat_subscribe(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *thread_id = chat_id_arg(fcinfo, 1, "thread_id");
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(thread_id)};
+	Datum		values[2] = {(Datum) 0, PointerGetDatum(thread_id)};
+	StoreRef	ref;
 
 	SPI_connect();
-	store_access(store, true);
+	store_open(store, &ref);
+	values[0] = StoreRefGetDatum(&ref);
 	wastore_plan_execute(&subscribe_plan, values, NULL, false, SPI_OK_INSERT);
 	SPI_finish();
 	PG_RETURN_VOID();
@@ -581,12 +585,16 @@ chat_unsubscribe(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *thread_id = chat_id_arg(fcinfo, 1, "thread_id");
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(thread_id)};
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
+	{
+		Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(thread_id)};
+
+		SPI_connect();
 		wastore_plan_execute(&unsubscribe_plan, values, NULL, false, SPI_OK_DELETE);
-	SPI_finish();
+		SPI_finish();
+	}
 	PG_RETURN_VOID();
 }
 
@@ -596,13 +604,17 @@ chat_is_subscribed(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *thread_id = chat_id_arg(fcinfo, 1, "thread_id");
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(thread_id)};
+	StoreRef	ref;
 	bool		found = false;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
+	{
+		Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(thread_id)};
+
+		SPI_connect();
 		found = run_exists(&is_subscribed_plan, values, NULL, true, SPI_OK_SELECT);
-	SPI_finish();
+		SPI_finish();
+	}
 	PG_RETURN_BOOL(found);
 }
 
@@ -649,15 +661,19 @@ chat_is_duplicate(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *adapter = chat_id_arg(fcinfo, 1, "adapter");
 	text	   *message_id = chat_id_arg(fcinfo, 2, "message_id");
-	Datum		values[3] = {
-		PointerGetDatum(store), PointerGetDatum(adapter), PointerGetDatum(message_id)
-	};
+	StoreRef	ref;
 	bool		found = false;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
+	{
+		Datum		values[3] = {
+			StoreRefGetDatum(&ref), PointerGetDatum(adapter), PointerGetDatum(message_id)
+		};
+
+		SPI_connect();
 		found = run_exists(&is_duplicate_plan, values, NULL, true, SPI_OK_SELECT);
-	SPI_finish();
+		SPI_finish();
+	}
 	PG_RETURN_BOOL(found);
 }
 
@@ -670,6 +686,7 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	text	   *message_id = chat_id_arg(fcinfo, 2, "message_id");
 	int32		limit = DatumGetInt32(wastore_arg(fcinfo, 3, "dedupe_limit"));
 	Datum		values[4];
+	StoreRef	ref;
 	bool		isnull;
 	int64		min_seq = 1;
 	int64		max_seq = 0;
@@ -682,7 +699,7 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 				 errdetail("It is %d.", limit)));
 
 	SPI_connect();
-	store_access(store, true);
+	store_open(store, &ref);
 
 	/*
 	 * Marks of one store run one after the other, to the end of their
@@ -692,9 +709,9 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	 * committed key.  In the steady state (a full window) they would queue
 	 * anyway: each deletes the same oldest row.
 	 */
-	locks_acquire_dedupe(store);
+	locks_acquire_dedupe(&ref);
 
-	values[0] = PointerGetDatum(store);
+	values[0] = StoreRefGetDatum(&ref);
 	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
 	Assert(SPI_processed == 1);
 	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
@@ -747,6 +764,7 @@ chat_acquire_lock(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	char		nulls[7];
 	Datum		held_values[3];
+	StoreRef	ref;
 
 	if (has_ttl)
 	{
@@ -771,20 +789,18 @@ chat_acquire_lock(PG_FUNCTION_ARGS)
 			expires_at += 1000 - expires_at % 1000;
 	}
 
-	SPI_connect();
-
 	/* concurrent: nothing is stored, but the store must still be the caller's */
 	if (strcmp(strategy, "concurrent") == 0)
 	{
-		store_access(store, false);
-		SPI_finish();
+		store_find(store, &ref);
 		PG_RETURN_DATUM(chat_enum_result(fcinfo, "acquired"));
 	}
 
-	store_access(store, true);
+	SPI_connect();
+	store_open(store, &ref);
 
 	memset(nulls, ' ', sizeof(nulls));
-	values[0] = PointerGetDatum(store);
+	values[0] = StoreRefGetDatum(&ref);
 	values[1] = PointerGetDatum(lock_key);
 	values[2] = PointerGetDatum(owner);
 	values[3] = CStringGetTextDatum(strategy);
@@ -869,14 +885,17 @@ static void
 release_work(void *arg)
 {
 	ChatRelease *rel = (ChatRelease *) arg;
+	StoreRef	ref;
 	Datum		values[3] = {
-		PointerGetDatum(rel->store), PointerGetDatum(rel->lock_key), PointerGetDatum(rel->owner)
+		(Datum) 0, PointerGetDatum(rel->lock_key), PointerGetDatum(rel->owner)
 	};
 
 	rel->released = false;
 	SPI_connect();
-	if (store_access(rel->store, false))
+	if (store_find(rel->store, &ref))
 	{
+		values[0] = StoreRefGetDatum(&ref);
+
 		/*
 		 * The lock row first: this waits for queue and debounce callers that
 		 * hold it, so the pending list read next (a new statement, a new
@@ -959,16 +978,17 @@ Datum
 chat_snapshot(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
-	Datum		values[1] = {PointerGetDatum(store)};
+	StoreRef	ref;
+	Datum		values[1];
 	Datum		result;
-
-	SPI_connect();
 
 	/*
 	 * A missing store gives the empty snapshot: the statement builds it from
-	 * no rows.
+	 * no rows (incarnation 0 has none).
 	 */
-	store_access(store, false);
+	store_find(store, &ref);
+	values[0] = StoreRefGetDatum(&ref);
+	SPI_connect();
 	wastore_plan_execute(&snapshot_plan, values, NULL, true, SPI_OK_SELECT);
 	result = first_jsonb_result();
 	SPI_finish();
@@ -977,7 +997,7 @@ chat_snapshot(PG_FUNCTION_ARGS)
 
 typedef struct ChatLoad
 {
-	text	   *store;
+	StoreRef	ref;			/* opened before the savepoint commit */
 	Jsonb	   *snapshot;
 } ChatLoad;
 
@@ -985,12 +1005,10 @@ static void
 load_work(void *arg)
 {
 	ChatLoad   *load = (ChatLoad *) arg;
-	Datum		values[2] = {PointerGetDatum(load->store), PointerGetDatum(load->snapshot)};
+	Datum		values[2] = {StoreRefGetDatum(&load->ref), PointerGetDatum(load->snapshot)};
 
 	SPI_connect();
-	store_access(load->store, true);
-
-	chat_delete_all(load->store);
+	chat_delete_all(&load->ref);
 
 	wastore_plan_execute(&load_subscriptions_plan, values, NULL, false, SPI_OK_INSERT);
 	wastore_plan_execute(&load_dedupe_plan, values, NULL, false, SPI_OK_INSERT);
@@ -1005,21 +1023,21 @@ PG_FUNCTION_INFO_V1(chat_load_snapshot);
 Datum
 chat_load_snapshot(PG_FUNCTION_ARGS)
 {
+	text	   *store = wastore_store_arg(fcinfo, 0);
 	ChatLoad	load;
 	CommitOutcome outcome;
 
-	load.store = wastore_store_arg(fcinfo, 0);
 	load.snapshot = chat_object_arg(fcinfo, 1, "snapshot");
 
 	/*
-	 * Marks wait for the load (and the load for them); the lock is taken
-	 * outside the savepoint commit, which would release it on a retry, and
-	 * only once the store is known to be the caller's.
+	 * The store is opened (created when missing), and its dedupe lock taken,
+	 * outside the savepoint commit, which would release both locks on a
+	 * retry.  Marks wait for the load, and the load for them.
 	 */
 	SPI_connect();
-	store_access(load.store, false);
+	store_open(store, &load.ref);
 	SPI_finish();
-	locks_acquire_dedupe(load.store);
+	locks_acquire_dedupe(&load.ref);
 
 	commit_run(load_work, &load, &outcome);
 	if (!outcome.ok)

@@ -42,66 +42,68 @@
 
 static WastorePlan lock_auth_state_plan = {
 	"SELECT auth_state FROM wastore.auth_states "
-	"WHERE store OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-	1, {TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+	1, {INT8OID}
 };
 
 static WastorePlan insert_auth_state_plan = {
-	"INSERT INTO wastore.auth_states (store, auth_state) VALUES ($1, $2) "
-	"ON CONFLICT (store) DO NOTHING",
-	2, {TEXTOID, JSONBOID}
+	"INSERT INTO wastore.auth_states (incarnation, auth_state) VALUES ($1, $2) "
+	"ON CONFLICT (incarnation) DO NOTHING",
+	2, {INT8OID, JSONBOID}
 };
 
 static WastorePlan update_auth_state_plan = {
 	"UPDATE wastore.auth_states SET auth_state = $2 "
-	"WHERE store OPERATOR(pg_catalog.=) $1",
-	2, {TEXTOID, JSONBOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	2, {INT8OID, JSONBOID}
 };
 
 static WastorePlan read_auth_state_plan = {
 	"SELECT auth_state FROM wastore.auth_states "
-	"WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}
 };
 
 /* as in keys.c: an unchanged value is not rewritten */
 static WastorePlan conn_upsert_plan = {
-	"INSERT INTO wastore.conn_values AS c (store, key, value) "
+	"INSERT INTO wastore.conn_values AS c (incarnation, key, value) "
 	"VALUES ($1, $2, $3) "
-	"ON CONFLICT (store, key) DO UPDATE SET value = excluded.value "
+	"ON CONFLICT (incarnation, key) DO UPDATE SET value = excluded.value "
 	"WHERE c.value OPERATOR(pg_catalog.<>) excluded.value",
-	3, {TEXTOID, TEXTOID, JSONBOID}
+	3, {INT8OID, TEXTOID, JSONBOID}
 };
 
 static WastorePlan conn_delete_plan = {
 	"DELETE FROM wastore.conn_values "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan conn_get_plan = {
 	"SELECT value FROM wastore.conn_values "
-	"WHERE store OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND key OPERATOR(pg_catalog.=) $2",
+	2, {INT8OID, TEXTOID}
 };
 
 /*
- * The whole connection store in one statement, so one snapshot.  The
- * app-state sync keys and versions are read through the key store's own read
- * path (wastore.list), whatever their storage.
+ * The whole connection store in one statement, so one snapshot: $1 the store
+ * id, $2 its incarnation.  The auth state and the app-state sync keys and
+ * versions are read through their own functions (the sync versions'
+ * LTHashState JSON is built there), which run as the tables' owner here and
+ * read with this statement's snapshot.
  */
 static WastorePlan snapshot_plan = {
 	"SELECT pg_catalog.jsonb_build_object("
 	"'auth_state', wastore.auth_state($1), "
 	"'creds', wastore.creds($1), "
 	"'values', COALESCE((SELECT pg_catalog.jsonb_object_agg(c.key, c.value) "
-	"FROM wastore.conn_values c WHERE c.store OPERATOR(pg_catalog.=) $1), "
+	"FROM wastore.conn_values c WHERE c.incarnation OPERATOR(pg_catalog.=) $2), "
 	"'{}'::pg_catalog.jsonb), "
 	"'app_state_sync_keys', COALESCE((SELECT pg_catalog.jsonb_object_agg(k.id, k.value) "
 	"FROM wastore.list($1, 'app-state-sync-key') k), '{}'::pg_catalog.jsonb), "
 	"'app_state_sync_versions', COALESCE((SELECT pg_catalog.jsonb_object_agg(v.id, v.value) "
 	"FROM wastore.list($1, 'app-state-sync-version') v), '{}'::pg_catalog.jsonb))",
-	1, {TEXTOID}
+	2, {TEXTOID, INT8OID}
 };
 
 /*
@@ -289,9 +291,9 @@ creds_check_updates(Jsonb *updates, const char *name)
 }
 
 Jsonb *
-creds_merge(text *store, Jsonb *updates, bool deep)
+creds_merge(const StoreRef *ref, Jsonb *updates, bool deep)
 {
-	Datum		values[2] = {PointerGetDatum(store), (Datum) 0};
+	Datum		values[2] = {StoreRefGetDatum(ref), (Datum) 0};
 
 	Assert(JsonContainerIsObject(&updates->root));
 
@@ -343,9 +345,9 @@ creds_merge(text *store, Jsonb *updates, bool deep)
 
 /* The store's auth state, or NULL.  The caller is connected to SPI. */
 static Jsonb *
-read_auth_state(text *store)
+read_auth_state(const StoreRef *ref)
 {
-	Datum		values[1] = {PointerGetDatum(store)};
+	Datum		values[1] = {StoreRefGetDatum(ref)};
 	bool		isnull;
 
 	if (wastore_plan_execute(&read_auth_state_plan, values, NULL, true,
@@ -373,9 +375,9 @@ typedef enum AuthPart
 
 /* The auth state or its creds projection, or NULL when the store has none. */
 static Jsonb *
-read_auth_part(text *store, AuthPart part)
+read_auth_part(const StoreRef *ref, AuthPart part)
 {
-	Jsonb	   *auth_state = read_auth_state(store);
+	Jsonb	   *auth_state = read_auth_state(ref);
 
 	if (auth_state == NULL || part == AUTH_PART_AUTH_STATE)
 		return auth_state;
@@ -386,12 +388,15 @@ static Datum
 auth_part_result(FunctionCallInfo fcinfo, AuthPart part)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
+	StoreRef	ref;
 	Jsonb	   *result = NULL;
 
-	SPI_connect();
-	if (store_access(store, false))
-		result = transfer(read_auth_part(store, part));
-	SPI_finish();
+	if (store_find(store, &ref))
+	{
+		SPI_connect();
+		result = transfer(read_auth_part(&ref, part));
+		SPI_finish();
+	}
 
 	if (result == NULL)
 		PG_RETURN_NULL();
@@ -423,13 +428,14 @@ creds_merge_creds(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	Jsonb	   *updates = DatumGetJsonbP(wastore_arg(fcinfo, 1, "updates"));
 	bool		deep = DatumGetBool(wastore_arg(fcinfo, 2, "deep"));
+	StoreRef	ref;
 	Jsonb	   *result;
 
 	creds_check_updates(updates, "updates");
 
 	SPI_connect();
-	store_access(store, true);
-	result = transfer(creds_merge(store, updates, deep));
+	store_open(store, &ref);
+	result = transfer(creds_merge(&ref, updates, deep));
 	SPI_finish();
 
 	PG_RETURN_JSONB_P(result);
@@ -482,7 +488,8 @@ creds_conn_put(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key = conn_writable_key_arg(fcinfo, 1);
 	Jsonb	   *value = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	Datum		values[3] = {PointerGetDatum(store), PointerGetDatum(key), (Datum) 0};
+	StoreRef	ref;
+	Datum		values[3] = {(Datum) 0, PointerGetDatum(key), (Datum) 0};
 
 	/* SQL NULL and JSON null delete */
 	if (value != NULL && is_json_null(value))
@@ -491,12 +498,16 @@ creds_conn_put(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (value != NULL)
 	{
-		store_access(store, true);
+		store_open(store, &ref);
+		values[0] = StoreRefGetDatum(&ref);
 		values[2] = JsonbPGetDatum(value);
 		wastore_plan_execute(&conn_upsert_plan, values, NULL, false, SPI_OK_INSERT);
 	}
-	else if (store_access(store, false))
+	else if (store_find(store, &ref))
+	{
+		values[0] = StoreRefGetDatum(&ref);
 		wastore_plan_execute(&conn_delete_plan, values, NULL, false, SPI_OK_DELETE);
+	}
 	SPI_finish();
 
 	PG_RETURN_VOID();
@@ -508,12 +519,16 @@ creds_conn_delete(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key = conn_writable_key_arg(fcinfo, 1);
-	Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(key)};
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
+	{
+		Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(key)};
+
+		SPI_connect();
 		wastore_plan_execute(&conn_delete_plan, values, NULL, false, SPI_OK_DELETE);
-	SPI_finish();
+		SPI_finish();
+	}
 
 	PG_RETURN_VOID();
 }
@@ -526,15 +541,16 @@ creds_conn_get(PG_FUNCTION_ARGS)
 	AuthPart	part;
 	text	   *key = conn_key_arg(fcinfo, 1, &part);
 	Jsonb	   *result = NULL;
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
 	{
+		SPI_connect();
 		if (part != AUTH_PART_NONE)
-			result = read_auth_part(store, part);
+			result = read_auth_part(&ref, part);
 		else
 		{
-			Datum		values[2] = {PointerGetDatum(store), PointerGetDatum(key)};
+			Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(key)};
 			bool		isnull;
 
 			if (wastore_plan_execute(&conn_get_plan, values, NULL, true,
@@ -544,8 +560,8 @@ creds_conn_get(PG_FUNCTION_ARGS)
 													  &isnull));
 		}
 		result = transfer(result);
+		SPI_finish();
 	}
-	SPI_finish();
 
 	if (result != NULL)
 		PG_RETURN_JSONB_P(result);
@@ -559,12 +575,16 @@ Datum
 creds_conn_snapshot(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
-	Datum		values[1] = {PointerGetDatum(store)};
+	StoreRef	ref;
+	Datum		values[2];
 	bool		isnull;
 	Jsonb	   *result;
 
+	/* a missing store gives the empty snapshot (incarnation 0 has no rows) */
+	store_find(store, &ref);
+	values[0] = PointerGetDatum(store);
+	values[1] = StoreRefGetDatum(&ref);
 	SPI_connect();
-	store_access(store, false);
 	wastore_plan_execute(&snapshot_plan, values, NULL, true, SPI_OK_SELECT);
 	result = transfer(DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
 												   SPI_tuptable->tupdesc, 1,

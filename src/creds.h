@@ -13,6 +13,8 @@
 
 #include "utils/jsonb.h"
 
+#include "store.h"
+
 /*
  * Raises 22023, naming the argument, unless updates is a JSON object.
  */
@@ -24,10 +26,10 @@ extern void creds_check_updates(Jsonb *updates, const char *name);
  * is none, and returns the new creds projection.  deep selects the
  * recursive merge (baileys_ex) over the top-level replace (Baileys).
  *
- * The caller must be connected to SPI and have checked the store with
- * store_access(store, true).  The result is allocated in the current memory
+ * The caller must be connected to SPI and have opened the store with
+ * store_open.  The result is allocated in the current memory
  * context (SPI's, when called between SPI_connect and SPI_finish).
  */
-extern Jsonb *creds_merge(text *store, Jsonb *updates, bool deep);
+extern Jsonb *creds_merge(const StoreRef *ref, Jsonb *updates, bool deep);
 
 #endif							/* WASTORE_CREDS_H */

@@ -30,7 +30,6 @@
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
@@ -43,6 +42,7 @@
 #include "creds.h"
 #include "plans.h"
 #include "store.h"
+#include "tables.h"
 #include "wastore.h"
 
 /* One entry of a set batch. */
@@ -57,6 +57,7 @@ typedef struct KeyBatch
 {
 	FunctionCallInfo fcinfo;	/* the call's arguments, read by the work */
 	text	   *store;
+	StoreRef	ref;			/* the store's incarnation, once opened */
 	Jsonb	   *data;
 	KeyWrite   *writes;
 	int			nwrites;
@@ -73,16 +74,16 @@ typedef struct KeyBatch
 
 static WastorePlan list_plan = {
 	"SELECT id, value FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) $2::wastore.family ORDER BY id",
-	2, {TEXTOID, TEXTOID}
+	2, {INT8OID, TEXTOID}
 };
 
 static WastorePlan list_ids_plan = {
 	"SELECT id FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) $2::wastore.family ORDER BY id",
-	2, {TEXTOID, TEXTOID}
+	2, {INT8OID, TEXTOID}
 };
 
 /*
@@ -91,11 +92,11 @@ static WastorePlan list_ids_plan = {
  * tuples.  The row is locked either way.
  */
 static WastorePlan upsert_plan = {
-	"INSERT INTO wastore.keys AS k (store, family, id, value) "
+	"INSERT INTO wastore.keys AS k (incarnation, family, id, value) "
 	"VALUES ($1, $2::wastore.family, $3, $4) "
-	"ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value "
+	"ON CONFLICT (incarnation, family, id) DO UPDATE SET value = excluded.value "
 	"WHERE k.value OPERATOR(pg_catalog.<>) excluded.value",
-	4, {TEXTOID, TEXTOID, TEXTOID, JSONBOID}
+	4, {INT8OID, TEXTOID, TEXTOID, JSONBOID}
 };
 
 /*
@@ -104,33 +105,33 @@ static WastorePlan upsert_plan = {
  * what makes a large batch (a new account's 812 pre-keys) cheap.
  */
 static WastorePlan upsert_many_plan = {
-	"INSERT INTO wastore.keys AS k (store, family, id, value) "
+	"INSERT INTO wastore.keys AS k (incarnation, family, id, value) "
 	"SELECT $1, $2::wastore.family, u.id, u.value "
 	"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(id, value) "
-	"ON CONFLICT (store, family, id) DO UPDATE SET value = excluded.value "
+	"ON CONFLICT (incarnation, family, id) DO UPDATE SET value = excluded.value "
 	"WHERE k.value OPERATOR(pg_catalog.<>) excluded.value",
-	4, {TEXTOID, TEXTOID, TEXTARRAYOID, JSONBARRAYOID}
+	4, {INT8OID, TEXTOID, TEXTARRAYOID, JSONBARRAYOID}
 };
 
 static WastorePlan delete_many_plan = {
 	"DELETE FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
 	"AND id OPERATOR(pg_catalog.=) ANY ($3)",
-	3, {TEXTOID, TEXTOID, TEXTARRAYOID}
+	3, {INT8OID, TEXTOID, TEXTARRAYOID}
 };
 
 static WastorePlan delete_plan = {
 	"DELETE FROM wastore.keys "
-	"WHERE store OPERATOR(pg_catalog.=) $1 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
 	"AND id OPERATOR(pg_catalog.=) $3",
-	3, {TEXTOID, TEXTOID, TEXTOID}
+	3, {INT8OID, TEXTOID, TEXTOID}
 };
 
 static WastorePlan clear_plan = {
-	"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
+	"DELETE FROM wastore.keys WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}
 };
 
 /*
@@ -149,7 +150,7 @@ read_into_result(FunctionCallInfo fcinfo, WastorePlan *plan, Datum *values)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Portal		portal;
 
-	portal = SPI_cursor_open(NULL, wastore_plan_get(plan), values, NULL, true);
+	portal = wastore_plan_cursor_open(plan, values);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 1000);
@@ -167,18 +168,19 @@ read_family(FunctionCallInfo fcinfo, WastorePlan *plan, bits32 srf_flags)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	const char *family = wastore_family_arg(fcinfo, 1);
+	StoreRef	ref;
 
 	InitMaterializedSRF(fcinfo, srf_flags);
 
+	if (!store_find(store, &ref))
+		return (Datum) 0;
+
 	SPI_connect();
 	if (strcmp(family, APPSTATE_VERSION_FAMILY) == 0)
+		appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, &ref, NULL);
+	else
 	{
-		if (store_access(store, false))
-			appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, store, NULL);
-	}
-	else if (store_access(store, false))
-	{
-		Datum		values[2] = {PointerGetDatum(store), CStringGetTextDatum(family)};
+		Datum		values[2] = {StoreRefGetDatum(&ref), CStringGetTextDatum(family)};
 
 		read_into_result(fcinfo, plan, values);
 	}
@@ -206,15 +208,14 @@ id_cmp(const void *a, const void *b)
  * running a statement through SPI: a single-key get is the hottest call of
  * a client (every message decrypted or encrypted reads a session), and the
  * executor's per-statement start-up and shut-down cost more than the probe.
- * What SQL would check is checked here too: the caller may use the store
- * (store_access, which row-level security would enforce) and may read the
- * table.  The ids are probed in byte order and each once, so the rows come
+ * The caller's right to the store was checked (store_find); the table is
+ * read as its owner would read it, like wastore's statements (plans.h).
+ * The ids are probed in byte order and each once, so the rows come
  * back in id order like those of list.
  */
 static void
-keys_lookup(ReturnSetInfo *rsinfo, text *store, Oid family, ArrayType *ids)
+keys_lookup(ReturnSetInfo *rsinfo, const StoreRef *ref, Oid family, ArrayType *ids)
 {
-	Oid			relid;
 	Relation	rel;
 	Relation	index;
 	IndexScanDesc scan;
@@ -222,28 +223,24 @@ keys_lookup(ReturnSetInfo *rsinfo, text *store, Oid family, ArrayType *ids)
 	ScanKeyData keys[3];
 	Datum	   *elems;
 	int			nelems;
-	AclResult	aclresult;
-
-	relid = wastore_table_oid("keys");
-	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_TABLE, "keys");
 
 	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
 	qsort(elems, nelems, sizeof(Datum), id_cmp);
 
-	rel = table_open(relid, AccessShareLock);
+	rel = table_open(wastore_table_oid("keys"), AccessShareLock);
 	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	scan = index_beginscan(rel, index, GetActiveSnapshot(), 3, 0);
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(store));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_ENUM_EQ, ObjectIdGetDatum(family));
+	ScanKeyInit(&keys[0], Anum_keys_pkey_incarnation, BTEqualStrategyNumber, F_INT8EQ,
+				StoreRefGetDatum(ref));
+	ScanKeyInit(&keys[1], Anum_keys_pkey_family, BTEqualStrategyNumber, F_ENUM_EQ,
+				ObjectIdGetDatum(family));
 	for (int i = 0; i < nelems; i++)
 	{
 		if (i > 0 && id_cmp(&elems[i - 1], &elems[i]) == 0)
 			continue;
-		ScanKeyInit(&keys[2], 3, BTEqualStrategyNumber, F_TEXTEQ, elems[i]);
+		ScanKeyInit(&keys[2], Anum_keys_pkey_id, BTEqualStrategyNumber, F_TEXTEQ, elems[i]);
 		index_rescan(scan, keys, 3, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
@@ -251,7 +248,7 @@ keys_lookup(ReturnSetInfo *rsinfo, text *store, Oid family, ArrayType *ids)
 			bool		nulls[2] = {false, false};
 
 			values[0] = elems[i];
-			values[1] = slot_getattr(slot, 4, &nulls[1]);
+			values[1] = slot_getattr(slot, Anum_keys_value, &nulls[1]);
 			/* a TOAST pointer must not outlive the scan's snapshot */
 			values[1] = PointerGetDatum(PG_DETOAST_DATUM_PACKED(values[1]));
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -272,23 +269,24 @@ keys_get(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	const char *family = wastore_family_arg(fcinfo, 1);
 	ArrayType  *ids = wastore_text_array_arg(fcinfo, 2, "ids");
+	StoreRef	ref;
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
 		return (Datum) 0;
 
-	if (!store_access(store, false))
+	if (!store_find(store, &ref))
 		return (Datum) 0;
 
 	if (strcmp(family, APPSTATE_VERSION_FAMILY) == 0)
 	{
 		SPI_connect();
-		appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, store, ids);
+		appstate_family_rows((ReturnSetInfo *) fcinfo->resultinfo, &ref, ids);
 		SPI_finish();
 	}
 	else
-		keys_lookup((ReturnSetInfo *) fcinfo->resultinfo, store,
+		keys_lookup((ReturnSetInfo *) fcinfo->resultinfo, &ref,
 					PG_GETARG_OID(1), ids);
 	return (Datum) 0;
 }
@@ -436,7 +434,7 @@ write_keys(KeyBatch *batch, int start, int end)
 	{
 		const KeyWrite *w = &batch->writes[i];
 		Datum		values[4] = {
-			PointerGetDatum(batch->store),
+			StoreRefGetDatum(&batch->ref),
 			CStringGetTextDatum(wastore_families[w->family]),
 			PointerGetDatum(w->id),
 			PointerGetDatum(w->value)
@@ -444,7 +442,7 @@ write_keys(KeyBatch *batch, int start, int end)
 
 		batch->current = w;
 		if (strcmp(wastore_families[w->family], APPSTATE_VERSION_FAMILY) == 0)
-			appstate_put_version_json(batch->store, w->id, w->value);
+			appstate_put_version_json(&batch->ref, w->id, w->value);
 		else if (w->value)
 			wastore_plan_execute(&upsert_plan, values, NULL, false, SPI_OK_INSERT);
 		else
@@ -485,7 +483,7 @@ write_family(KeyBatch *batch, int start, int end, int nupserts, int ndeletes)
 	if (nupserts > 0)
 	{
 		Datum		values[4] = {
-			PointerGetDatum(batch->store), family,
+			StoreRefGetDatum(&batch->ref), family,
 			PointerGetDatum(construct_array(upsert_ids, nupserts, TEXTOID, -1, false, TYPALIGN_INT)),
 			PointerGetDatum(construct_array(upsert_values, nupserts, JSONBOID, -1, false, TYPALIGN_INT))
 		};
@@ -495,7 +493,7 @@ write_family(KeyBatch *batch, int start, int end, int nupserts, int ndeletes)
 	if (ndeletes > 0)
 	{
 		Datum		values[3] = {
-			PointerGetDatum(batch->store), family,
+			StoreRefGetDatum(&batch->ref), family,
 			PointerGetDatum(construct_array(delete_ids, ndeletes, TEXTOID, -1, false, TYPALIGN_INT))
 		};
 
@@ -523,7 +521,7 @@ write_batch(void *arg)
 	}
 
 	SPI_connect();
-	store_access(batch->store, true);
+	store_open(batch->store, &batch->ref);
 	batch->merging_creds = false;
 	batch->current = NULL;
 	batch->current_family = -1;
@@ -553,7 +551,7 @@ write_batch(void *arg)
 	if (batch->creds)
 	{
 		batch->merging_creds = true;
-		(void) creds_merge(batch->store, batch->creds, false);
+		(void) creds_merge(&batch->ref, batch->creds, false);
 		batch->merging_creds = false;
 	}
 
@@ -665,15 +663,16 @@ Datum
 keys_clear(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
 	{
-		Datum		values[1] = {PointerGetDatum(store)};
+		Datum		values[1] = {StoreRefGetDatum(&ref)};
 
+		SPI_connect();
 		wastore_plan_execute(&clear_plan, values, NULL, false, SPI_OK_DELETE);
-		appstate_clear(store);
+		appstate_clear(&ref);
+		SPI_finish();
 	}
-	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -5,11 +5,19 @@
  *	  own lock space.
  *
  * A lock is a heavyweight advisory lock whose tag carries the database, a
- * 64-bit hash of what is locked, and one of wastore's own locktag_field4
- * values (locks.h).  They are ordinary transaction locks: re-entrant,
- * released at commit or rollback (or when the savepoint they were taken in
- * rolls back), subject to lock_timeout and deadlock detection, and visible
- * in pg_locks.
+ * 64-bit keyed hash of what is locked, and one of wastore's own
+ * locktag_field4 values (locks.h).  They are ordinary transaction locks:
+ * re-entrant, released at commit or rollback (or when the savepoint they
+ * were taken in rolls back), subject to lock_timeout and deadlock detection,
+ * and visible in pg_locks.
+ *
+ * The hash is HMAC-SHA256 keyed by the store incarnation's secret lock salt
+ * (store.h), over the lock space and what is locked.  pg_locks shows every
+ * role every lock tag; with an unkeyed hash anyone could confirm a guessed
+ * store id and label (a contact's phone number) by computing its tag.  Keyed
+ * by a secret only the tables' owner can read, a tag says nothing, and the
+ * same store id and label give different tags in two databases or two
+ * incarnations.
  *
  * Label and record locks also take the store's lock in share mode.  That
  * lets in_transaction(store) ask the lock manager instead of keeping a list
@@ -19,93 +27,113 @@
  */
 #include "postgres.h"
 
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
 
 #include "locks.h"
+#include "lthash_core.h"
 #include "store.h"
 #include "wastore.h"
 
-/* distinct hash seeds per lock space, so that equal inputs differ anyway */
-#define SEED_STORE	UINT64CONST(0x7761730001)
-#define SEED_LABEL	UINT64CONST(0x7761730002)
-#define SEED_RECORD UINT64CONST(0x7761730003)
-#define SEED_DEDUPE UINT64CONST(0x7761730004)
-
-static uint64
-hash_text(text *t, uint64 seed)
-{
-	return hash_bytes_extended((const unsigned char *) VARDATA_ANY(t),
-							   VARSIZE_ANY_EXHDR(t), seed);
-}
-
+/*
+ * The tag of a lock: HMAC-SHA256(lock salt, space || parts), each part
+ * preceded by its length so that no two lists of parts hash alike, the first
+ * 64 bits in the tag.
+ */
 static void
-set_tag(LOCKTAG *tag, uint64 hash, uint16 space)
+keyed_tag(LOCKTAG *tag, const StoreRef *ref, uint16 space,
+		  int nparts, const char *const *parts, const int *lens)
 {
+	LthashHmacKey key;
+	LthashHmac	ctx;
+	uint8		prefix[2] = {(uint8) (space >> 8), (uint8) space};
+	uint8		digest[LTHASH_SHA256_BYTES];
+	uint64		hash = 0;
+
+	lthash_hmac_key(&key, ref->lock_salt, STORE_LOCK_SALT_BYTES);
+	lthash_hmac_init(&ctx, &key);
+	lthash_hmac_update(&ctx, prefix, sizeof(prefix));
+	for (int i = 0; i < nparts; i++)
+	{
+		uint8		len[4] = {(uint8) (lens[i] >> 24), (uint8) (lens[i] >> 16),
+		(uint8) (lens[i] >> 8), (uint8) lens[i]};
+
+		lthash_hmac_update(&ctx, len, sizeof(len));
+		lthash_hmac_update(&ctx, (const uint8 *) parts[i], lens[i]);
+	}
+	lthash_hmac_final(&ctx, digest);
+	for (int i = 0; i < 8; i++)
+		hash = (hash << 8) | digest[i];
+	lthash_wipe(&key, sizeof(key));
+	lthash_wipe(&ctx, sizeof(ctx));
+
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId,
 						 (uint32) (hash >> 32), (uint32) hash, space);
 }
 
 static void
-store_tag(LOCKTAG *tag, text *store)
+store_tag(LOCKTAG *tag, const StoreRef *ref)
 {
-	set_tag(tag, hash_text(store, SEED_STORE), WASTORE_LOCKSPACE_STORE);
+	keyed_tag(tag, ref, WASTORE_LOCKSPACE_STORE, 0, NULL, NULL);
 }
 
 static void
-label_tag(LOCKTAG *tag, text *store, text *label)
+label_tag(LOCKTAG *tag, const StoreRef *ref, text *label)
 {
-	set_tag(tag, hash_text(label, hash_text(store, SEED_LABEL)),
-			WASTORE_LOCKSPACE_LABEL);
+	const char *parts[1] = {VARDATA_ANY(label)};
+	int			lens[1] = {VARSIZE_ANY_EXHDR(label)};
+
+	keyed_tag(tag, ref, WASTORE_LOCKSPACE_LABEL, 1, parts, lens);
 }
 
 static void
-record_tag(LOCKTAG *tag, text *store, const char *family, text *id)
+record_tag(LOCKTAG *tag, const StoreRef *ref, const char *family, text *id)
 {
-	uint64		h = hash_text(store, SEED_RECORD);
+	const char *parts[2] = {family, VARDATA_ANY(id)};
+	int			lens[2] = {strlen(family), VARSIZE_ANY_EXHDR(id)};
 
-	h = hash_bytes_extended((const unsigned char *) family, strlen(family), h);
-	set_tag(tag, hash_text(id, h), WASTORE_LOCKSPACE_RECORD);
+	keyed_tag(tag, ref, WASTORE_LOCKSPACE_RECORD, 2, parts, lens);
 }
 
 /*
  * Checks store ownership: taking another role's locks could stall its work.
+ * A store that does not exist yet is created, as a writer would: its locks
+ * then belong to the incarnation the transaction goes on to write.
  */
 static void
-check_store(text *store)
+open_store(text *store, StoreRef *ref)
 {
 	SPI_connect();
-	store_access(store, false);
+	store_open(store, ref);
 	SPI_finish();
 }
 
 void
-locks_acquire_store_exclusive(text *store)
+locks_acquire_store_exclusive(const StoreRef *ref)
 {
 	LOCKTAG		tag;
 
-	store_tag(&tag, store);
+	store_tag(&tag, ref);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 void
-locks_acquire_dedupe(text *store)
+locks_acquire_dedupe(const StoreRef *ref)
 {
 	LOCKTAG		tag;
 
-	set_tag(&tag, hash_text(store, SEED_DEDUPE), WASTORE_LOCKSPACE_DEDUPE);
+	keyed_tag(&tag, ref, WASTORE_LOCKSPACE_DEDUPE, 0, NULL, NULL);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 void
-locks_acquire_store_share(text *store)
+locks_acquire_store_share(const StoreRef *ref)
 {
 	LOCKTAG		tag;
 
-	store_tag(&tag, store);
+	store_tag(&tag, ref);
 	(void) LockAcquire(&tag, ShareLock, false, false);
 }
 
@@ -115,13 +143,13 @@ locks_acquire_store_share(text *store)
  * neither lock it did not hold before.
  */
 static bool
-acquire(text *store, LOCKTAG *tag, bool dont_wait)
+acquire(const StoreRef *ref, LOCKTAG *tag, bool dont_wait)
 {
 	LOCKTAG		stag;
 	LockAcquireResult res;
 	bool		store_was_held;
 
-	store_tag(&stag, store);
+	store_tag(&stag, ref);
 	store_was_held = LockHeldByMe(&stag, ShareLock);
 	if (LockAcquire(&stag, ShareLock, false, dont_wait) == LOCKACQUIRE_NOT_AVAIL)
 		return false;
@@ -142,11 +170,12 @@ locks_lock(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *label = wastore_text_arg(fcinfo, 1, "key");
+	StoreRef	ref;
 	LOCKTAG		tag;
 
-	check_store(store);
-	label_tag(&tag, store, label);
-	(void) acquire(store, &tag, false);
+	open_store(store, &ref);
+	label_tag(&tag, &ref, label);
+	(void) acquire(&ref, &tag, false);
 	PG_RETURN_VOID();
 }
 
@@ -156,11 +185,12 @@ locks_try_lock(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *label = wastore_text_arg(fcinfo, 1, "key");
+	StoreRef	ref;
 	LOCKTAG		tag;
 
-	check_store(store);
-	label_tag(&tag, store, label);
-	PG_RETURN_BOOL(acquire(store, &tag, true));
+	open_store(store, &ref);
+	label_tag(&tag, &ref, label);
+	PG_RETURN_BOOL(acquire(&ref, &tag, true));
 }
 
 static int
@@ -191,8 +221,9 @@ locks_lock_records(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	int			nelems;
 	LOCKTAG    *tags;
+	StoreRef	ref;
 
-	check_store(store);
+	open_store(store, &ref);
 
 	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, NULL, &nelems);
@@ -201,7 +232,7 @@ locks_lock_records(PG_FUNCTION_ARGS)
 
 	tags = palloc(sizeof(LOCKTAG) * nelems);
 	for (int i = 0; i < nelems; i++)
-		record_tag(&tags[i], store, family, DatumGetTextPP(elems[i]));
+		record_tag(&tags[i], &ref, family, DatumGetTextPP(elems[i]));
 	qsort(tags, nelems, sizeof(LOCKTAG), locktag_cmp);
 
 	for (int i = 0; i < nelems; i++)
@@ -209,7 +240,7 @@ locks_lock_records(PG_FUNCTION_ARGS)
 		/* equal ids give equal tags, side by side after the sort */
 		if (i > 0 && locktag_cmp(&tags[i - 1], &tags[i]) == 0)
 			continue;
-		(void) acquire(store, &tags[i], false);
+		(void) acquire(&ref, &tags[i], false);
 	}
 	PG_RETURN_VOID();
 }
@@ -219,15 +250,19 @@ Datum
 locks_in_transaction(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
+	StoreRef	ref;
 	LOCKTAG		tag;
+
+	if (!store_find(store, &ref))
+		PG_RETURN_BOOL(false);
 
 	if (PG_ARGISNULL(1))
 	{
-		store_tag(&tag, store);
+		store_tag(&tag, &ref);
 		PG_RETURN_BOOL(LockHeldByMe(&tag, ShareLock) ||
 					   LockHeldByMe(&tag, ExclusiveLock));
 	}
 
-	label_tag(&tag, store, PG_GETARG_TEXT_PP(1));
+	label_tag(&tag, &ref, PG_GETARG_TEXT_PP(1));
 	PG_RETURN_BOOL(LockHeldByMe(&tag, ExclusiveLock));
 }

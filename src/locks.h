@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "store.h"
+
 /*
  * locktag_field4 values of wastore's advisory locks (pg_locks.objsubid).  The
  * built-in pg_advisory_* functions use 1 and 2, so wastore's locks never
@@ -28,16 +30,16 @@
 #define WASTORE_LOCKSPACE_DEDUPE	30564
 
 /* Waits for the store's lock in exclusive mode (for drop_store). */
-extern void locks_acquire_store_exclusive(text *store);
+extern void locks_acquire_store_exclusive(const StoreRef *ref);
 
 /*
  * The store's lock in share mode, to the end of the transaction: what every
  * writer holds, so that drop_store (exclusive) waits for the writers under
  * way and purges what they commit, and no row outlives its store.
  */
-extern void locks_acquire_store_share(text *store);
+extern void locks_acquire_store_share(const StoreRef *ref);
 
 /* Waits for the store's chat dedupe lock, to the end of the transaction. */
-extern void locks_acquire_dedupe(text *store);
+extern void locks_acquire_dedupe(const StoreRef *ref);
 
 #endif							/* WASTORE_LOCKS_H */

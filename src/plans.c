@@ -1,19 +1,66 @@
 /*-------------------------------------------------------------------------
  *
  * plans.c
- *	  Saved SPI plans for the statements wastore runs against its own
- *	  tables.
+ *	  wastore's own statements against its own tables: saved SPI plans, run
+ *	  as the tables' owner.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/syscache.h"
 
 #include "plans.h"
+#include "wastore.h"
 
-SPIPlanPtr
-wastore_plan_get(WastorePlan *plan)
+/* The saved user and security context while a statement runs as the owner. */
+typedef struct AsOwner
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} AsOwner;
+
+/* The owner of wastore's tables (that of store_owners speaks for all). */
+static Oid
+tables_owner(void)
+{
+	Oid			relid = wastore_table_oid("store_owners");
+	HeapTuple	tuple;
+	Oid			owner;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * SECURITY_LOCAL_USERID_CHANGE, as for a SECURITY DEFINER function: nothing
+ * the statement runs can SET ROLE its way out.
+ */
+static void
+become_owner(AsOwner *as)
+{
+	GetUserIdAndSecContext(&as->save_userid, &as->save_sec_context);
+	SetUserIdAndSecContext(tables_owner(),
+						   as->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+stop_being_owner(const AsOwner *as)
+{
+	SetUserIdAndSecContext(as->save_userid, as->save_sec_context);
+}
+
+/* The prepared plan, preparing it on first use (as the owner). */
+static SPIPlanPtr
+plan_get(WastorePlan *plan)
 {
 	if (plan->plan == NULL)
 	{
@@ -38,16 +85,54 @@ wastore_plan_get(WastorePlan *plan)
 	return plan->plan;
 }
 
+static void
+check_rc(int rc, int expected_rc, const char *sql)
+{
+	if (rc != expected_rc)
+		elog(ERROR, "SPI returned %s for \"%s\", expected %s",
+			 SPI_result_code_string(rc), sql, SPI_result_code_string(expected_rc));
+}
+
 uint64
 wastore_plan_execute(WastorePlan *plan, Datum *values, const char *nulls,
 					 bool read_only, int expected_rc)
 {
+	AsOwner		as;
 	int			rc;
 
-	rc = SPI_execute_plan(wastore_plan_get(plan), values, nulls, read_only, 0);
-	if (rc != expected_rc)
-		elog(ERROR, "SPI_execute_plan returned %s for \"%s\", expected %s",
-			 SPI_result_code_string(rc), plan->sql,
-			 SPI_result_code_string(expected_rc));
+	become_owner(&as);
+	rc = SPI_execute_plan(plan_get(plan), values, nulls, read_only, 0);
+	stop_being_owner(&as);
+	check_rc(rc, expected_rc, plan->sql);
+	return SPI_processed;
+}
+
+/*
+ * The owner's rights are checked when the cursor opens; its rows are
+ * fetched later by the caller.
+ */
+Portal
+wastore_plan_cursor_open(WastorePlan *plan, Datum *values)
+{
+	AsOwner		as;
+	Portal		portal;
+
+	become_owner(&as);
+	portal = SPI_cursor_open(NULL, plan_get(plan), values, NULL, true);
+	stop_being_owner(&as);
+	return portal;
+}
+
+uint64
+wastore_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
+						 Datum *values, int expected_rc)
+{
+	AsOwner		as;
+	int			rc;
+
+	become_owner(&as);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	stop_being_owner(&as);
+	check_rc(rc, expected_rc, sql);
 	return SPI_processed;
 }

@@ -1,13 +1,22 @@
 /*-------------------------------------------------------------------------
  *
  * plans.h
- *	  Saved SPI plans for the statements wastore runs against its own
- *	  tables.
+ *	  wastore's own statements against its own tables: saved SPI plans, run
+ *	  as the tables' owner.
  *
  * Each statement is prepared once per backend and kept (SPI_keepplan); the
  * plan cache re-plans it by itself when a table changes.  Statement text is
  * schema-qualified and uses OPERATOR(pg_catalog.=), so it means the same
  * whatever the caller's search_path.
+ *
+ * The state tables are private to their owner (the extension's owner):
+ * tenants reach their rows through wastore's functions only.  A function
+ * checks that the caller may use the store (store.h) and then runs its
+ * statements as the tables' owner, as PostgreSQL's foreign key checks run as
+ * the owner of the referenced table.  Only the statement runs as the owner:
+ * the user is switched around each execution and switched back before
+ * control returns to the caller (an error switches it back too, when its
+ * transaction or subtransaction aborts).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,9 +33,6 @@ typedef struct WastorePlan
 	SPIPlanPtr	plan;			/* NULL until first use */
 } WastorePlan;
 
-/* The prepared plan, preparing it on first use. */
-extern SPIPlanPtr wastore_plan_get(WastorePlan *plan);
-
 /*
  * Runs the statement with the given parameters (nulls as for SPI: ' ' or
  * 'n', or NULL for none) and checks that SPI answered expected_rc.  Returns
@@ -35,5 +41,12 @@ extern SPIPlanPtr wastore_plan_get(WastorePlan *plan);
 extern uint64 wastore_plan_execute(WastorePlan *plan, Datum *values,
 								   const char *nulls, bool read_only,
 								   int expected_rc);
+
+/* Opens a read-only cursor on the statement. */
+extern Portal wastore_plan_cursor_open(WastorePlan *plan, Datum *values);
+
+/* Runs a one-off statement (not kept), as wastore_plan_execute does. */
+extern uint64 wastore_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
+									   Datum *values, int expected_rc);
 
 #endif							/* WASTORE_PLANS_H */

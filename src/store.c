@@ -1,10 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * store.c
- *	  Stores: creation, ownership checks and the logout purge.
+ *	  Stores: incarnations, ownership checks and the logout purge.
  *
  * A store is one WhatsApp account/connection, named by a client-chosen id.
  * It belongs to the role that created it; members of that role share it.
+ * The name maps to one live incarnation (wastore.store_owners); every state
+ * table is keyed by the incarnation, so a dropped store's rows can never be
+ * reached through the name again, from any snapshot.
+ *
+ * store.c knows no feature's tables: the purge finds every state table in
+ * the catalog (the extension's tables with an incarnation column).
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +32,10 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "chat.h"
 #include "locks.h"
 #include "plans.h"
 #include "store.h"
+#include "tables.h"
 #include "wastore.h"
 
 static WastorePlan create_plan = {
@@ -38,56 +44,56 @@ static WastorePlan create_plan = {
 	2, {TEXTOID, REGROLEOID}
 };
 
-/*
- * Every table that holds rows of a store but the ownership row and the chat
- * tables (chat.c empties those, for drop_store and for loading a snapshot).
- */
-static WastorePlan purge_plans[] = {
-	{"DELETE FROM wastore.keys WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.auth_states WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.conn_values WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.sync_versions WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
-	{"DELETE FROM wastore.sync_index WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}},
+static WastorePlan delete_plan = {
+	"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}
 };
 
-static WastorePlan delete_owner_plan = {
-	"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}
+/*
+ * Every state table but store_owners, from the catalog: the extension's
+ * tables that have an incarnation column.  A feature's new table is purged
+ * without store.c knowing of it.
+ */
+static WastorePlan state_tables_plan = {
+	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text "
+	"FROM pg_catalog.pg_depend d "
+	"JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid "
+	"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid "
+	"JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
+	"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+	"AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
+	"AND d.deptype OPERATOR(pg_catalog.=) 'e' AND e.extname OPERATOR(pg_catalog.=) 'wastore' "
+	"AND c.relkind OPERATOR(pg_catalog.=) 'r' "
+	"AND a.attname OPERATOR(pg_catalog.=) 'incarnation' AND NOT a.attisdropped "
+	"AND c.oid OPERATOR(pg_catalog.<>) 'wastore.store_owners'::pg_catalog.regclass "
+	"ORDER BY 1",
+	0, {InvalidOid}
 };
 
-/* Deletes the store's rows in every part; the caller is connected to SPI. */
-static void
-purge_store_rows(Datum store)
-{
-	for (int i = 0; i < (int) lengthof(purge_plans); i++)
-		wastore_plan_execute(&purge_plans[i], &store, NULL, false, SPI_OK_DELETE);
-	chat_delete_all((text *) DatumGetPointer(store));
-}
-
 /*
- * The owner of the store, or InvalidOid when there is no such store.
- *
- * Read straight from the primary key index, not through SPI: row-level
- * security hides the stores of other roles from a query, and the owner check
- * must see them to refuse them (and not take them for missing and try to
- * create them).  The snapshot is the latest one, so a store created by an
- * earlier command of this transaction, or committed by a concurrent creator,
- * is seen.
+ * The store's live incarnation, read straight from the primary key index of
+ * store_owners with the latest snapshot, not through SPI: the check must see
+ * every store (to refuse another role's rather than take it for missing),
+ * and a store created or dropped by a transaction that committed after this
+ * one's snapshot must count as it is now.  Rows are then read by incarnation
+ * with the transaction's own snapshot: a snapshot older than the live
+ * incarnation sees none of its rows, and the rows of a dropped one are
+ * never asked for.
  */
-static Oid
-store_owner(text *store)
+static bool
+store_lookup(text *store, StoreRef *ref)
 {
-	Oid			relid;
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	Snapshot	snapshot;
 	HeapTuple	tuple;
-	Oid			owner = InvalidOid;
 
-	relid = wastore_table_oid("store_owners");
-	rel = table_open(relid, AccessShareLock);
+	memset(ref, 0, sizeof(StoreRef));
+	rel = table_open(wastore_table_oid("store_owners"), AccessShareLock);
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(store));
+	ScanKeyInit(&key, Anum_store_owners_store, BTEqualStrategyNumber, F_TEXTEQ,
+				PointerGetDatum(store));
 	/* no new snapshot can be taken in parallel mode; the query's will do */
 	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
@@ -95,15 +101,22 @@ store_owner(text *store)
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 	{
+		TupleDesc	desc = RelationGetDescr(rel);
 		bool		isnull;
+		bytea	   *salt;
 
-		owner = DatumGetObjectId(heap_getattr(tuple, 2, RelationGetDescr(rel), &isnull));
-		Assert(!isnull);
+		ref->owner = DatumGetObjectId(heap_getattr(tuple, Anum_store_owners_owner, desc, &isnull));
+		ref->incarnation = DatumGetInt64(heap_getattr(tuple, Anum_store_owners_incarnation, desc, &isnull));
+		salt = DatumGetByteaPP(heap_getattr(tuple, Anum_store_owners_lock_salt, desc, &isnull));
+		/* the table's CHECK constraint guarantees the length */
+		if (VARSIZE_ANY_EXHDR(salt) != STORE_LOCK_SALT_BYTES)
+			elog(ERROR, "lock salt of store \"%s\" has the wrong length", text_to_cstring(store));
+		memcpy(ref->lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
-	return owner;
+	return ref->incarnation != 0;
 }
 
 /*
@@ -135,7 +148,7 @@ extension_owner(void)
  * role (with its privileges), the extension's owner and superusers may.
  */
 static bool
-store_owner_is_usable(Oid owner)
+owner_is_usable(Oid owner)
 {
 	Oid			user = GetUserId();
 
@@ -143,53 +156,67 @@ store_owner_is_usable(Oid owner)
 		has_privs_of_role(user, extension_owner());
 }
 
-bool
-store_access(text *store, bool create)
+static void
+check_usable(text *store, const StoreRef *ref)
 {
-	Oid			owner;
-
-	/*
-	 * A writer holds the store's lock in share mode until it commits, before
-	 * it looks the store up: a concurrent drop_store either finishes first
-	 * (and the writer creates the store anew) or waits for the writer and
-	 * then purges what it wrote.
-	 */
-	if (create)
-		locks_acquire_store_share(store);
-	owner = store_owner(store);
-
-	if (!OidIsValid(owner) && create)
-	{
-		Datum		values[2] = {PointerGetDatum(store), ObjectIdGetDatum(GetUserId())};
-
-		/*
-		 * A concurrent creator may win the race; ON CONFLICT then waits for it
-		 * and the second look sees its row.
-		 */
-		wastore_plan_execute(&create_plan, values, NULL, false, SPI_OK_INSERT);
-		CommandCounterIncrement();
-		owner = store_owner(store);
-
-		/*
-		 * Only a snapshot that cannot see the concurrent creator's committed
-		 * row gets here (REPEATABLE READ and up): a serialization failure,
-		 * which set and try_set retry.
-		 */
-		if (!OidIsValid(owner))
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("store \"%s\" was created by a concurrent transaction",
-							text_to_cstring(store))));
-	}
-
-	if (OidIsValid(owner) && !store_owner_is_usable(owner))
+	if (!owner_is_usable(ref->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for store \"%s\"", text_to_cstring(store)),
 				 errdetail("The store belongs to a role that the current user is not a member of."),
 				 errhint("Its owner can grant the owning role to the roles that should share the store.")));
+}
 
-	return OidIsValid(owner);
+bool
+store_find(text *store, StoreRef *ref)
+{
+	if (!store_lookup(store, ref))
+		return false;
+	check_usable(store, ref);
+	return true;
+}
+
+void
+store_open(text *store, StoreRef *ref)
+{
+	for (;;)
+	{
+		int64		incarnation;
+
+		if (!store_lookup(store, ref))
+		{
+			Datum		values[2] = {PointerGetDatum(store), ObjectIdGetDatum(GetUserId())};
+
+			/*
+			 * A concurrent creator may win the race; ON CONFLICT then waits
+			 * for it and the second look sees its row.
+			 */
+			wastore_plan_execute(&create_plan, values, NULL, false, SPI_OK_INSERT);
+			CommandCounterIncrement();
+
+			/*
+			 * Only a snapshot that cannot see the concurrent creator's
+			 * committed row gets a miss here (REPEATABLE READ and up): a
+			 * serialization failure, which set and try_set retry.
+			 */
+			if (!store_lookup(store, ref))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("store \"%s\" was created by a concurrent transaction",
+								text_to_cstring(store))));
+		}
+		check_usable(store, ref);
+
+		/*
+		 * The share lock, then a second look: a drop_store that held the
+		 * lock exclusively has committed by now, and the store is then
+		 * missing or a new incarnation, which this writer must use instead.
+		 */
+		incarnation = ref->incarnation;
+		locks_acquire_store_share(ref);
+		if (store_lookup(store, ref) && ref->incarnation == incarnation)
+			return;
+	}
 }
 
 PG_FUNCTION_INFO_V1(store_create);
@@ -197,114 +224,107 @@ Datum
 store_create(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
+	StoreRef	ref;
 
 	SPI_connect();
-	store_access(store, true);
+	store_open(store, &ref);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
 
+/*
+ * Deleting the store row ends the incarnation; its trigger waits for the
+ * store's writers and purges the rows.
+ */
 PG_FUNCTION_INFO_V1(store_drop);
 Datum
 store_drop(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
+	StoreRef	ref;
 
-	SPI_connect();
-	if (store_access(store, false))
+	if (store_find(store, &ref))
 	{
 		Datum		values[1] = {PointerGetDatum(store)};
 
-		/* let transactions that hold the store's locks finish first */
-		locks_acquire_store_exclusive(store);
-
-		purge_store_rows(values[0]);
-		wastore_plan_execute(&delete_owner_plan, values, NULL, false, SPI_OK_DELETE);
+		SPI_connect();
+		wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
+		SPI_finish();
 	}
-	SPI_finish();
 	PG_RETURN_VOID();
 }
 
 /*
- * wastore.owns_store(store): the row-level security policy of every state
- * table.  A query applies it to every row it reads or writes, and the rows of
- * one query nearly always belong to one store, so the last answer is kept
- * for the query's life in fn_extra.
+ * wastore.owns_store(store): whether the store exists and the current user
+ * may use it.
  */
-typedef struct OwnsStoreCache
-{
-	bool		valid;
-	bool		result;
-	Oid			user;			/* the answer is for this user */
-	int			len;
-	int			capacity;
-	char		store[FLEXIBLE_ARRAY_MEMBER];
-} OwnsStoreCache;
-
 PG_FUNCTION_INFO_V1(store_owns_store);
 Datum
 store_owns_store(PG_FUNCTION_ARGS)
 {
 	text	   *store = PG_GETARG_TEXT_PP(0);
-	int			len = VARSIZE_ANY_EXHDR(store);
-	OwnsStoreCache *cache = (OwnsStoreCache *) fcinfo->flinfo->fn_extra;
-	Oid			owner;
+	StoreRef	ref;
 
-	if (cache != NULL && cache->valid && cache->user == GetUserId() &&
-		cache->len == len && memcmp(cache->store, VARDATA_ANY(store), len) == 0)
-		PG_RETURN_BOOL(cache->result);
-
-	if (cache == NULL || cache->capacity < len)
-	{
-		/* room for the longest store id, once */
-		int			capacity = Max(len, WASTORE_MAX_STORE_ID_BYTES);
-
-		if (cache != NULL)
-			pfree(cache);
-		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
-									   offsetof(OwnsStoreCache, store) + capacity);
-		cache->capacity = capacity;
-		fcinfo->flinfo->fn_extra = cache;
-	}
-	owner = store_owner(store);
-	cache->result = OidIsValid(owner) && store_owner_is_usable(owner);
-	/* a store that does not exist yet may be created later in the query */
-	cache->valid = OidIsValid(owner);
-	cache->user = GetUserId();
-	cache->len = len;
-	memcpy(cache->store, VARDATA_ANY(store), len);
-	PG_RETURN_BOOL(cache->result);
+	PG_RETURN_BOOL(store_lookup(store, &ref) && owner_is_usable(ref.owner));
 }
 
 /*
- * BEFORE DELETE trigger of wastore.store_owners: a store's rows go with it,
- * however it is deleted (drop_store or a DELETE at psql).  Otherwise the rows
- * would outlive their store, and whoever created a store of the same name
- * next would inherit them.
+ * BEFORE DELETE trigger of wastore.store_owners: deleting a store, however it
+ * is done (drop_store, or a DELETE by an administrator), waits for the
+ * store's writers and then deletes the incarnation's rows in every state
+ * table.  Its rows are unreachable from then on anyway (the name maps to no
+ * incarnation, or a new one); the purge is what makes a logout forget the
+ * keys.
  */
 PG_FUNCTION_INFO_V1(store_owners_purge);
 Datum
 store_owners_purge(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	StoreRef	ref;
+	bytea	   *salt;
 	bool		isnull;
-	Datum		store;
+	uint64		ntables;
+	char	  **tables;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		elog(ERROR, "store_owners_purge must be a BEFORE DELETE row trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("wastore.store_owners_purge() must be called as a BEFORE DELETE row trigger")));
 
-	store = heap_getattr(trigdata->tg_trigtuple, 1,
-						 RelationGetDescr(trigdata->tg_relation), &isnull);
-	Assert(!isnull);
+	desc = RelationGetDescr(trigdata->tg_relation);
+	memset(&ref, 0, sizeof(ref));
+	ref.incarnation = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple,
+												 Anum_store_owners_incarnation,
+												 desc, &isnull));
+	salt = DatumGetByteaPP(heap_getattr(trigdata->tg_trigtuple,
+										Anum_store_owners_lock_salt, desc, &isnull));
+	if (VARSIZE_ANY_EXHDR(salt) != STORE_LOCK_SALT_BYTES)
+		elog(ERROR, "lock salt of incarnation " INT64_FORMAT " has the wrong length",
+			 ref.incarnation);
+	memcpy(ref.lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
 
-	/* wait for the store's writers, as drop_store does */
-	locks_acquire_store_exclusive((text *) DatumGetPointer(store));
+	/* wait for the store's writers: what they commit is purged too */
+	locks_acquire_store_exclusive(&ref);
 
 	SPI_connect();
-	purge_store_rows(store);
+	ntables = wastore_plan_execute(&state_tables_plan, NULL, NULL, true, SPI_OK_SELECT);
+	tables = palloc(sizeof(char *) * Max(ntables, 1));
+	for (uint64 i = 0; i < ntables; i++)
+		tables[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+	for (uint64 i = 0; i < ntables; i++)
+	{
+		Datum		values[1] = {StoreRefGetDatum(&ref)};
+		Oid			types[1] = {INT8OID};
+
+		wastore_execute_as_owner(psprintf("DELETE FROM %s WHERE incarnation OPERATOR(pg_catalog.=) $1",
+										  tables[i]),
+								 1, types, values, SPI_OK_DELETE);
+	}
 	SPI_finish();
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }
