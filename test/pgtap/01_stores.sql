@@ -2,6 +2,9 @@
 BEGIN;
 SELECT plan(21);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 SELECT has_schema('wastore');
 SELECT has_view('wastore', 'stores', 'the stores view exists');
 SELECT enum_has_labels('wastore', 'family',
@@ -29,8 +32,9 @@ SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'acct-3'), 0,
 
 -- drop_store leaves nothing behind, and only for that store
 SELECT wastore.set('acct-1', '{"session": {"a": "keep"}}');
+SELECT pg_temp.inc('acct-2') AS dropped \gset
 SELECT lives_ok($$SELECT wastore.drop_store('acct-2')$$, 'drop_store');
-SELECT is((SELECT count(*)::int FROM wastore.keys WHERE store = 'acct-2'), 0, 'drop_store removes every key');
+SELECT is((SELECT count(*)::int FROM wastore.keys WHERE incarnation = :dropped), 0, 'drop_store removes every key');
 SELECT is((SELECT count(*)::int FROM wastore.store_owners WHERE store = 'acct-2'), 0, 'drop_store removes the store');
 SELECT is((SELECT value FROM wastore.get('acct-1', 'session', ARRAY['a'])), '"keep"'::jsonb,
 	'drop_store leaves other stores alone');

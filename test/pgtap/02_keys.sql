@@ -2,6 +2,9 @@
 BEGIN;
 SELECT plan(39);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 -- Value shapes clients write (Baileys BufferJSON, protobuf JSON with base64
 -- strings, plain strings, string arrays, nested objects, scalars).
 CREATE TEMP TABLE shapes (id text, value jsonb) ON COMMIT DROP;
@@ -68,8 +71,8 @@ SELECT lives_ok($$ SELECT wastore.set('rt', '{"session": {}}') $$, 'an empty fam
 -- clear: every key of one store, nothing of another
 SELECT wastore.set('other', '{"session": {"a": 1}, "identity-key": {"b": 2}}');
 SELECT lives_ok($$ SELECT wastore.clear('rt') $$, 'clear');
-SELECT is((SELECT count(*)::int FROM wastore.keys WHERE store = 'rt'), 0, 'clear removes every key of the store');
-SELECT is((SELECT count(*)::int FROM wastore.keys WHERE store = 'other'), 2, 'clear leaves other stores untouched');
+SELECT is((SELECT count(*)::int FROM wastore.keys WHERE incarnation = pg_temp.inc('rt')), 0, 'clear removes every key of the store');
+SELECT is((SELECT count(*)::int FROM wastore.keys WHERE incarnation = pg_temp.inc('other')), 2, 'clear leaves other stores untouched');
 SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'rt'), 1, 'clear keeps the store itself');
 SELECT lives_ok($$ SELECT wastore.clear('no-such-store') $$, 'clear of a missing store is a no-op');
 

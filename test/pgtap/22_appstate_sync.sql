@@ -5,6 +5,9 @@
 -- patches, and bad input that changes nothing.
 BEGIN;
 SELECT plan(115);
+
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
 SET LOCAL search_path = wastore, public;
 
 CREATE FUNCTION pg_temp.mac(s text) RETURNS bytea LANGUAGE sql AS $$ SELECT sha256(convert_to(s, 'UTF8')) $$;
@@ -12,22 +15,22 @@ CREATE FUNCTION pg_temp.b64(b bytea) RETURNS text LANGUAGE sql AS $$ SELECT tran
 CREATE FUNCTION pg_temp.buf(b bytea) RETURNS jsonb LANGUAGE sql AS $$ SELECT jsonb_build_object('type', 'Buffer', 'data', pg_temp.b64(b)) $$;
 -- the index of a collection, as rows
 CREATE FUNCTION pg_temp.idx(s text, c text) RETURNS TABLE (index_mac bytea, value_mac bytea) LANGUAGE sql AS $$
-	SELECT index_mac, value_mac FROM wastore.sync_index WHERE store = s AND collection = c $$;
+	SELECT index_mac, value_mac FROM wastore.sync_index WHERE incarnation = pg_temp.inc(s) AND collection = c $$;
 -- the stored state of a collection, as Baileys' LTHashState, built from the tables
 CREATE FUNCTION pg_temp.expected(s text, c text) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT jsonb_build_object('version', v.version, 'hash', pg_temp.buf(v.hash::bytea),
 		'indexValueMap', coalesce((SELECT jsonb_object_agg(pg_temp.b64(i.index_mac), jsonb_build_object('valueMac', pg_temp.buf(i.value_mac)))
-									FROM wastore.sync_index i WHERE i.store = s AND i.collection = c), '{}'))
-	  FROM wastore.sync_versions v WHERE v.store = s AND v.collection = c $$;
+									FROM wastore.sync_index i WHERE i.incarnation = pg_temp.inc(s) AND i.collection = c), '{}'))
+	  FROM wastore.sync_versions v WHERE v.incarnation = pg_temp.inc(s) AND v.collection = c $$;
 -- everything wastore stores, as one text: "changes nothing" compares it
 CREATE FUNCTION pg_temp.dump() RETURNS text LANGUAGE sql AS $$
-	SELECT coalesce((SELECT string_agg(format('%s|%s|%s|%s', store, collection, version, hash), ',' ORDER BY store, collection) FROM wastore.sync_versions), '')
-		|| '#' || coalesce((SELECT string_agg(format('%s|%s|%s|%s', store, collection, index_mac, value_mac), ',' ORDER BY store, collection, index_mac) FROM wastore.sync_index), '')
-		|| '#' || coalesce((SELECT string_agg(format('%s|%s|%s|%s', store, family, id, value), ',' ORDER BY store, family, id) FROM wastore.keys), '') $$;
+	SELECT coalesce((SELECT string_agg(format('%s|%s|%s|%s', incarnation, collection, version, hash), ',' ORDER BY incarnation, collection) FROM wastore.sync_versions), '')
+		|| '#' || coalesce((SELECT string_agg(format('%s|%s|%s|%s', incarnation, collection, index_mac, value_mac), ',' ORDER BY incarnation, collection, index_mac) FROM wastore.sync_index), '')
+		|| '#' || coalesce((SELECT string_agg(format('%s|%s|%s|%s', incarnation, family, id, value), ',' ORDER BY incarnation, family, id) FROM wastore.keys), '') $$;
 
 SELECT has_table('wastore', 'sync_versions', 'table sync_versions');
 SELECT has_table('wastore', 'sync_index', 'table sync_index');
-SELECT col_is_pk('wastore', 'sync_index', ARRAY['store', 'collection', 'index_mac'], 'sync_index is keyed by store first');
+SELECT col_is_pk('wastore', 'sync_index', ARRAY['incarnation', 'collection', 'index_mac'], 'sync_index is keyed by the store incarnation first');
 
 -- a first patch: from version 0 and the zero hash
 SELECT results_eq($$ SELECT version, hash::text FROM wastore.apply_app_state_patch('p', 'regular_high', 1,
@@ -66,12 +69,12 @@ SELECT is((SELECT hash FROM apply_app_state_patch('p', 'regular_high', 5, ARRAY[
 	'SET then REMOVE of a new index cancels out; REMOVE then SET of a stored one replaces it');
 SELECT set_eq($$ SELECT * FROM pg_temp.idx('p', 'regular_high') $$,
 	$$ VALUES (pg_temp.mac('i1'), pg_temp.mac('v1c')), (pg_temp.mac('i3'), pg_temp.mac('v3b')) $$, '... in the index');
-SELECT is((SELECT hash FROM sync_versions WHERE store = 'p' AND collection = 'regular_high'),
+SELECT is((SELECT hash FROM sync_versions WHERE incarnation = pg_temp.inc('p') AND collection = 'regular_high'),
 	(SELECT lthash_agg(value_mac) FROM pg_temp.idx('p', 'regular_high')), 'the stored hash is the sum of the stored value MACs');
 
 -- an empty patch advances the version only; versions may skip
 SELECT results_eq($$ SELECT version, hash::text FROM wastore.apply_app_state_patch('p', 'regular_high', 9, '{}', '{}', '{}') $$,
-	$$ SELECT 9::bigint, hash::text FROM wastore.sync_versions WHERE store = 'p' AND collection = 'regular_high' $$,
+	$$ SELECT 9::bigint, hash::text FROM wastore.sync_versions WHERE incarnation = pg_temp.inc('p') AND collection = 'regular_high' $$,
 	'an empty patch advances the version and keeps the hash');
 SELECT is((SELECT hash FROM apply_app_state_patch('p', 'regular_low', 1, ARRAY['SET'], ARRAY[pg_temp.mac('i1')], ARRAY[pg_temp.mac('low')])),
 	lthash_add(lthash_zero(), ARRAY[pg_temp.mac('low')]), 'collections are separate (and SET may be upper-case)');
@@ -151,7 +154,7 @@ SELECT set_eq($$ SELECT * FROM pg_temp.idx('p', 'regular_high') $$,
 SELECT is((SELECT version FROM apply_app_state_snapshot('p', 'regular_high', 29, '{}', '{}')), 29::bigint,
 	'a snapshot need not advance the version (it replaces the state)');
 SELECT is((SELECT count(*)::int FROM pg_temp.idx('p', 'regular_high')), 0, '... an empty snapshot empties the index');
-SELECT is((SELECT hash FROM sync_versions WHERE store = 'p' AND collection = 'regular_high'), lthash_zero(), '... and zeroes the hash');
+SELECT is((SELECT hash FROM sync_versions WHERE incarnation = pg_temp.inc('p') AND collection = 'regular_high'), lthash_zero(), '... and zeroes the hash');
 SELECT lives_ok($$ SELECT * FROM wastore.apply_app_state_snapshot('p', 'regular_high', 31, ARRAY[pg_temp.mac('s1')], ARRAY[pg_temp.mac('w1')],
 		wastore.snapshot_mac(wastore.lthash_add(wastore.lthash_zero(), ARRAY[pg_temp.mac('w1')]), 31, 'regular_high', (SELECT snapshot_mac_key FROM k)),
 		(SELECT snapshot_mac_key FROM k)) $$, 'a snapshot whose MAC matches');
@@ -193,9 +196,9 @@ BEGIN
 			END IF;
 		END LOOP;
 		INSERT INTO prop VALUES (p,
-			h = (SELECT wastore.lthash_agg(value_mac) FROM wastore.sync_index WHERE store = 'prop' AND collection = 'regular')
+			h = (SELECT wastore.lthash_agg(value_mac) FROM wastore.sync_index WHERE incarnation = pg_temp.inc('prop') AND collection = 'regular')
 				AND h = (SELECT wastore.lthash_agg(value_mac) FROM model),
-			h = (SELECT s.hash FROM wastore.sync_versions s WHERE store = 'prop' AND collection = 'regular'));
+			h = (SELECT s.hash FROM wastore.sync_versions s WHERE incarnation = pg_temp.inc('prop') AND collection = 'regular'));
 	END LOOP;
 END $$;
 SELECT is((SELECT count(*)::int FROM prop WHERE hash_ok AND stored_ok), 80,
@@ -207,7 +210,7 @@ SELECT cmp_ok((SELECT count(*)::int FROM model), '>', 3, '... which is not trivi
 -- the LTHashState JSON projection
 SELECT is(get_app_state_sync_version('p', 'regular_high'), pg_temp.expected('p', 'regular_high'),
 	'get_app_state_sync_version: {version, hash: Buffer, indexValueMap: {b64: {valueMac: Buffer}}}');
-SELECT is(get_app_state_sync_version('p', 'regular_high')->'hash', pg_temp.buf((SELECT hash::bytea FROM sync_versions WHERE store = 'p' AND collection = 'regular_high')),
+SELECT is(get_app_state_sync_version('p', 'regular_high')->'hash', pg_temp.buf((SELECT hash::bytea FROM sync_versions WHERE incarnation = pg_temp.inc('p') AND collection = 'regular_high')),
 	'the hash is Baileys'' BufferJSON of the 128 bytes');
 SELECT is(get_app_state_sync_version('prop', 'regular'), pg_temp.expected('prop', 'regular'), '... for the property test''s collection too');
 SELECT is(get_app_state_sync_version('p', 'none'), NULL, 'NULL when the collection has no state');
@@ -289,10 +292,11 @@ SELECT lives_ok($$ SELECT wastore.set('fam', '{"app-state-sync-version": {"regul
 SELECT is(get_app_state_sync_version('fam', 'regular'), NULL, '... gone');
 SELECT wastore.set('fam', jsonb_build_object('app-state-sync-version', jsonb_build_object('regular', wastore.get_app_state_sync_version('p', 'regular_high'))));
 SELECT lives_ok($$ SELECT wastore.clear('fam') $$, 'clear');
-SELECT is((SELECT count(*)::int FROM sync_versions WHERE store = 'fam') + (SELECT count(*)::int FROM sync_index WHERE store = 'fam'), 0,
+SELECT is((SELECT count(*)::int FROM sync_versions WHERE incarnation = pg_temp.inc('fam')) + (SELECT count(*)::int FROM sync_index WHERE incarnation = pg_temp.inc('fam')), 0,
 	'clear deletes the app-state sync versions (a key family)');
+SELECT pg_temp.inc('p') AS dropped \gset
 SELECT lives_ok($$ SELECT wastore.drop_store('p') $$, 'drop_store');
-SELECT is((SELECT count(*)::int FROM sync_versions WHERE store = 'p') + (SELECT count(*)::int FROM sync_index WHERE store = 'p'), 0,
+SELECT is((SELECT count(*)::int FROM sync_versions WHERE incarnation = :dropped) + (SELECT count(*)::int FROM sync_index WHERE incarnation = :dropped), 0,
 	'drop_store deletes the app-state sync versions');
 
 -- app-state sync keys: the family app-state-sync-key
@@ -308,7 +312,7 @@ SELECT throws_ok($$ SELECT wastore.get_app_state_sync_key('nobody', 'AAAAAHsD') 
 SELECT lives_ok($$ SELECT wastore.put_app_state_sync_key('sk', 'AAAAAHsC', 'null') $$, 'JSON null deletes');
 SELECT throws_ok($$ SELECT wastore.get_app_state_sync_key('sk', 'AAAAAHsC') $$, 'P0002', NULL, '... the key is gone');
 SELECT lives_ok($$ SELECT wastore.put_app_state_sync_key('sk', 'AAAAAHsB', NULL) $$, 'SQL NULL deletes');
-SELECT is((SELECT count(*)::int FROM keys WHERE store = 'sk'), 0, '... the key is gone');
+SELECT is((SELECT count(*)::int FROM keys WHERE incarnation = pg_temp.inc('sk')), 0, '... the key is gone');
 SELECT throws_ok($$ SELECT wastore.put_app_state_sync_key('sk', 'not base64', '{}') $$, '22023', 'key id must be standard padded base64', 'a key id that is not base64');
 SELECT throws_ok($$ SELECT wastore.put_app_state_sync_key('sk', NULL, '{}') $$, '22004', 'key_id must not be NULL', 'a NULL key id');
 

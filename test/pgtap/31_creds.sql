@@ -3,8 +3,11 @@
 BEGIN;
 SELECT plan(77);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 SELECT has_table('wastore', 'auth_states', 'auth_states exists');
-SELECT col_is_pk('wastore', 'auth_states', 'store', 'auth_states is keyed by store');
+SELECT col_is_pk('wastore', 'auth_states', 'incarnation', 'auth_states is keyed by the store incarnation');
 SELECT has_function('wastore', 'merge_creds', ARRAY['text', 'jsonb', 'boolean'], 'merge_creds(text, jsonb, boolean)');
 SELECT has_function('wastore', 'auth_state', ARRAY['text'], 'auth_state(text)');
 SELECT has_function('wastore', 'creds', ARRAY['text'], 'creds(text)');
@@ -21,7 +24,7 @@ SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'nobody'), 0, 
 SELECT wastore.set('keys-only', '{"session": {"a": 1}}');
 SELECT is(wastore.creds('keys-only'), NULL, 'creds of a store that has keys but no auth state is NULL');
 SELECT is(wastore.auth_state('keys-only'), NULL, '... and so is its auth state');
-SELECT is((SELECT count(*)::int FROM wastore.auth_states WHERE store IN ('nobody', 'keys-only')), 0,
+SELECT is((SELECT count(*)::int FROM wastore.auth_states WHERE incarnation IN (pg_temp.inc('nobody'), pg_temp.inc('keys-only'))), 0,
 	'reads wrote no auth state');
 
 --------------------------------------------------------------------------

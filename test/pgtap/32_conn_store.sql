@@ -3,8 +3,11 @@
 BEGIN;
 SELECT plan(68);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 SELECT has_table('wastore', 'conn_values', 'conn_values exists');
-SELECT col_is_pk('wastore', 'conn_values', ARRAY['store', 'key'], 'conn_values is keyed by store, then key');
+SELECT col_is_pk('wastore', 'conn_values', ARRAY['incarnation', 'key'], 'conn_values is keyed by the store incarnation, then key');
 SELECT has_function('wastore', 'conn_put', ARRAY['text', 'text', 'jsonb'], 'conn_put(text, text, jsonb)');
 SELECT has_function('wastore', 'conn_get', ARRAY['text', 'text', 'jsonb'], 'conn_get(text, text, jsonb)');
 SELECT has_function('wastore', 'conn_delete', ARRAY['text', 'text'], 'conn_delete(text, text)');
@@ -69,7 +72,7 @@ SELECT lives_ok($$ SELECT wastore.conn_delete('rt', 'blocklist') $$, 'conn_delet
 SELECT is(wastore.conn_get('rt', 'blocklist'), NULL, '... deletes the key');
 SELECT lives_ok($$ SELECT wastore.conn_delete('rt', 'blocklist') $$, 'conn_delete of a missing key is a no-op');
 SELECT lives_ok($$ SELECT wastore.conn_put('rt', 'never-there', 'null') $$, 'conn_put null of a missing key is a no-op');
-SELECT is((SELECT count(*)::int FROM wastore.conn_values WHERE store = 'rt'), 9, 'the other keys stay');
+SELECT is((SELECT count(*)::int FROM wastore.conn_values WHERE incarnation = pg_temp.inc('rt')), 9, 'the other keys stay');
 SELECT lives_ok($$ SELECT wastore.conn_delete('no-store', 'k') $$, 'conn_delete on a missing store is a no-op');
 SELECT lives_ok($$ SELECT wastore.conn_put('no-store', 'k', 'null') $$, 'conn_put null on a missing store is a no-op');
 SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'no-store'), 0, 'reads and deletes do not create a store');
@@ -126,9 +129,10 @@ SELECT is(wastore.conn_snapshot('snap') - 'app_state_sync_versions' - 'app_state
 	'creds', '{"me": {"id": "1@s.whatsapp.net"}, "registrationId": 9}'::jsonb,
 	'values', '{"last_account_sync_timestamp": 1710000000}'::jsonb), 'clear keeps the auth state and the connection values');
 SELECT is(wastore.conn_snapshot('snap') -> 'app_state_sync_keys', '{}'::jsonb, '... and removes the app-state sync keys');
+SELECT pg_temp.inc('snap') AS dropped \gset
 SELECT wastore.drop_store('snap');
-SELECT is((SELECT count(*)::int FROM wastore.auth_states WHERE store = 'snap'), 0, 'drop_store removes the auth state');
-SELECT is((SELECT count(*)::int FROM wastore.conn_values WHERE store = 'snap'), 0, 'drop_store removes the connection values');
+SELECT is((SELECT count(*)::int FROM wastore.auth_states WHERE incarnation = :dropped), 0, 'drop_store removes the auth state');
+SELECT is((SELECT count(*)::int FROM wastore.conn_values WHERE incarnation = :dropped), 0, 'drop_store removes the connection values');
 SELECT is(wastore.creds('snap'), NULL, '... so creds are NULL again');
 SELECT is(wastore.conn_get('other', 'blocklist'), '["6@s.whatsapp.net"]'::jsonb, '... and other stores keep theirs');
 

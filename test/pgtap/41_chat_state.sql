@@ -3,6 +3,9 @@
 BEGIN;
 SELECT plan(61);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 SELECT enum_has_labels('wastore', 'lock_strategy', ARRAY['reject', 'queue', 'debounce', 'concurrent'],
 	'lock_strategy has the four strategies');
 SELECT enum_has_labels('wastore', 'lock_result', ARRAY['acquired', 'queued', 'debounced', 'busy'],
@@ -23,7 +26,7 @@ SELECT lives_ok($$ SELECT wastore.chat_subscribe('c1', 'thread-1') $$, 'subscrib
 SELECT is(wastore.chat_is_subscribed('c1', 'thread-1'), true, 'subscribed');
 SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'c1'), 1, 'subscribing creates the store');
 SELECT lives_ok($$ SELECT wastore.chat_subscribe('c1', 'thread-1') $$, 'subscribing again is a no-op');
-SELECT is((SELECT count(*)::int FROM wastore.chat_subscriptions WHERE store = 'c1'), 1, '... one row');
+SELECT is((SELECT count(*)::int FROM wastore.chat_subscriptions WHERE incarnation = pg_temp.inc('c1')), 1, '... one row');
 SELECT is(wastore.chat_is_subscribed('c1', 'thread-2'), false, 'another thread is not subscribed');
 SELECT is(wastore.chat_is_subscribed('c2', 'thread-1'), false, 'nor the same thread of another store');
 SELECT lives_ok($$ SELECT wastore.chat_unsubscribe('c1', 'thread-1') $$, 'unsubscribe');
@@ -65,7 +68,7 @@ SELECT results_eq($$ SELECT k, wastore.chat_is_duplicate('d', 'wa', k) FROM unne
 	$$ VALUES ('b', false), ('c', true), ('d', true) $$,
 	'a key marked again keeps its place: b, still the oldest, goes next');
 SELECT is(wastore.chat_mark_dedupe('d', 'wa', 'd', 1), false, 'a smaller limit on a known key');
-SELECT is((SELECT array_agg(message_id) FROM wastore.chat_dedupe WHERE store = 'd'), ARRAY['d'],
+SELECT is((SELECT array_agg(message_id) FROM wastore.chat_dedupe WHERE incarnation = pg_temp.inc('d')), ARRAY['d'],
 	'... trims at once to the newest key');
 
 -- bad input: the documented SQLSTATE, and nothing changed

@@ -3,6 +3,9 @@
 BEGIN;
 SELECT plan(66);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 CREATE FUNCTION pg_temp.pending(store text, lock_key text) RETURNS jsonb LANGUAGE sql AS $$
 	SELECT wastore.chat_snapshot(store) -> 'pending_locks' -> lock_key
 $$;
@@ -15,7 +18,7 @@ SELECT is(wastore.chat_acquire_lock('s', 'thread:1', 'owner-1'), 'busy',
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:1', 'owner-1') $$,
 	$$ VALUES (true, '[]'::jsonb) $$, 'release by the owner: (true, [])');
 SELECT is(wastore.chat_acquire_lock('s', 'thread:1', 'owner-2'), 'acquired', 'the key can be taken again after release');
-SELECT is((SELECT owner FROM wastore.chat_locks WHERE store = 's' AND lock_key = 'thread:1'), 'owner-2', '... by the new owner');
+SELECT is((SELECT owner FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:1'), 'owner-2', '... by the new owner');
 
 -- queue: pending entries kept in order
 SELECT is(wastore.chat_acquire_lock('s', 'thread:queue', 'owner-1', 'queue'), 'acquired', 'queue: a free key is acquired');
@@ -31,14 +34,14 @@ SELECT is(pg_temp.pending('s', 'thread:queue'),
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:queue', 'owner-2') $$,
 	$$ VALUES (false, NULL::jsonb) $$, 'release by a non-owner: (false, NULL)');
 SELECT is(jsonb_array_length(pg_temp.pending('s', 'thread:queue')), 3, '... the pending list is unchanged');
-SELECT is((SELECT owner FROM wastore.chat_locks WHERE store = 's' AND lock_key = 'thread:queue'), 'owner-1', '... and so is the lock');
+SELECT is((SELECT owner FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:queue'), 'owner-1', '... and so is the lock');
 SELECT results_eq($$ SELECT released, (SELECT array_agg(e ->> 'owner') FROM jsonb_array_elements(pending) e),
 						   (SELECT array_agg(e -> 'metadata' ->> 'message_id') FROM jsonb_array_elements(pending) e)
 					  FROM wastore.chat_release_lock('s', 'thread:queue', 'owner-1') $$,
 	$$ VALUES (true, ARRAY['owner-2', 'owner-3', 'owner-1'], ARRAY['m2', 'm3', 'm4']) $$,
 	'release by the owner returns the pending entries in order');
-SELECT is((SELECT count(*)::int FROM wastore.chat_locks WHERE store = 's' AND lock_key = 'thread:queue'), 0, '... the lock is gone');
-SELECT is((SELECT count(*)::int FROM wastore.chat_pending WHERE store = 's' AND lock_key = 'thread:queue'), 0, '... and so is the pending list');
+SELECT is((SELECT count(*)::int FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:queue'), 0, '... the lock is gone');
+SELECT is((SELECT count(*)::int FROM wastore.chat_pending WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:queue'), 0, '... and so is the pending list');
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:queue', 'owner-1') $$,
 	$$ VALUES (false, NULL::jsonb) $$, 'releasing twice: (false, NULL)');
 
@@ -70,7 +73,7 @@ SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'cc'), 0, '...
 -- force release
 SELECT is(wastore.chat_force_release_lock('s', 'thread:mix'),
 	'[{"owner": "owner-4", "strategy": "debounce", "metadata": {}}]'::jsonb, 'force release returns the pending entries');
-SELECT is((SELECT count(*)::int FROM wastore.chat_locks WHERE store = 's' AND lock_key = 'thread:mix'), 0, '... and removes the lock');
+SELECT is((SELECT count(*)::int FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:mix'), 0, '... and removes the lock');
 SELECT is(wastore.chat_acquire_lock('s', 'thread:mix', 'owner-9'), 'acquired', '... which is free again');
 SELECT is(wastore.chat_force_release_lock('s', 'thread:mix'), '[]'::jsonb, 'force release without pending entries: []');
 SELECT is(wastore.chat_force_release_lock('s', 'no-such-key'), '[]'::jsonb, 'force release of an unknown key: []');
@@ -81,18 +84,18 @@ SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('no-such-store', 'k
 -- TTL: a lock past its expires_at counts as free
 SELECT is(wastore.chat_acquire_lock('s', 'thread:ttl', 'owner-1', 'reject', '{"n": 1}', '1 hour'), 'acquired', 'acquired with a TTL');
 SELECT ok((SELECT expires_at BETWEEN clock_timestamp() + interval '59 minutes' AND clock_timestamp() + interval '61 minutes'
-			 FROM wastore.chat_locks WHERE store = 's' AND lock_key = 'thread:ttl'), '... expires_at is now + ttl');
+			 FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:ttl'), '... expires_at is now + ttl');
 SELECT is(wastore.chat_acquire_lock('s', 'thread:ttl', 'owner-2'), 'busy', 'an unexpired TTL lock is held');
-UPDATE wastore.chat_locks SET expires_at = clock_timestamp() - interval '1 second' WHERE store = 's' AND lock_key = 'thread:ttl';
+UPDATE wastore.chat_locks SET expires_at = clock_timestamp() - interval '1 second' WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:ttl';
 SELECT is(wastore.chat_acquire_lock('s', 'thread:ttl', 'owner-2', 'queue', '{"n": 2}'), 'acquired',
 	'an expired TTL lock is acquirable by another owner');
-SELECT results_eq($$ SELECT owner COLLATE "default", strategy::text, metadata, expires_at FROM wastore.chat_locks WHERE store = 's' AND lock_key = 'thread:ttl' $$,
+SELECT results_eq($$ SELECT owner COLLATE "default", strategy::text, metadata, expires_at FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:ttl' $$,
 	$$ VALUES ('owner-2', 'queue', '{"n": 2}'::jsonb, NULL::timestamptz) $$, '... which takes the lock over, without a TTL now');
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:ttl', 'owner-1') $$,
 	$$ VALUES (false, NULL::jsonb) $$, 'the former owner can no longer release it');
 
 SELECT wastore.chat_acquire_lock('s', 'thread:lapsed', 'owner-1', 'reject', '{}', '1 hour');
-UPDATE wastore.chat_locks SET expires_at = clock_timestamp() - interval '1 second' WHERE store = 's' AND lock_key = 'thread:lapsed';
+UPDATE wastore.chat_locks SET expires_at = clock_timestamp() - interval '1 second' WHERE incarnation = pg_temp.inc('s') AND lock_key = 'thread:lapsed';
 SELECT is((wastore.chat_snapshot('s') -> 'locks' -> 'thread:lapsed' ->> 'owner'), 'owner-1', 'an expired lock nobody took over still shows');
 SELECT results_eq($$ SELECT * FROM wastore.chat_release_lock('s', 'thread:lapsed', 'owner-1') $$,
 	$$ VALUES (true, '[]'::jsonb) $$, '... and its owner can still release it');

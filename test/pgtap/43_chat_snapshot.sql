@@ -3,6 +3,9 @@
 BEGIN;
 SELECT plan(31);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 CREATE TEMP TABLE empty_snapshot ON COMMIT DROP AS SELECT
 	'{"subscriptions": [], "dedupe": [], "dedupe_order": [], "thread_state": {}, "channel_state": {},
 	  "locks": {}, "pending_locks": {}}'::jsonb AS s;
@@ -35,7 +38,7 @@ SELECT is((SELECT s -> 'locks' -> 'thread:2' FROM snap),
 	'{"owner": "owner-1", "strategy": "reject", "metadata": {}, "expires_at": null}'::jsonb,
 	'locks: {owner, strategy, metadata, expires_at}');
 SELECT is((SELECT (s -> 'locks' -> 'thread:1' -> 'expires_at')::numeric FROM snap),
-	(SELECT floor(extract(epoch FROM expires_at) * 1000) FROM wastore.chat_locks WHERE store = 'a' AND lock_key = 'thread:1'),
+	(SELECT floor(extract(epoch FROM expires_at) * 1000) FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('a') AND lock_key = 'thread:1'),
 	'expires_at: whole milliseconds since the Unix epoch');
 SELECT is((SELECT s -> 'pending_locks' FROM snap),
 	'{"thread:1": [{"owner": "owner-2", "strategy": "queue", "metadata": {"message_id": "m2"}},

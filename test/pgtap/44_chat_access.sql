@@ -3,18 +3,22 @@
 BEGIN;
 SELECT plan(15);
 
+CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
+	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
+
 -- drop_store removes the chat state of that store only
 SELECT wastore.chat_subscribe('gone', 't'), wastore.chat_mark_dedupe('gone', 'wa', 'm'),
 	   wastore.chat_put_thread_state('gone', 't', '{"a": 1}'), wastore.chat_put_channel_state('gone', 'c', '{"b": 2}'),
 	   wastore.chat_acquire_lock('gone', 'k', 'o'), wastore.chat_acquire_lock('gone', 'k', 'p', 'queue');
 SELECT wastore.chat_subscribe('kept', 't');
+SELECT pg_temp.inc('gone') AS dropped \gset
 SELECT lives_ok($$ SELECT wastore.drop_store('gone') $$, 'drop_store of a store with chat state');
-SELECT is((SELECT count(*)::int FROM wastore.chat_subscriptions WHERE store = 'gone')
-		+ (SELECT count(*)::int FROM wastore.chat_dedupe WHERE store = 'gone')
-		+ (SELECT count(*)::int FROM wastore.chat_thread_state WHERE store = 'gone')
-		+ (SELECT count(*)::int FROM wastore.chat_channel_state WHERE store = 'gone')
-		+ (SELECT count(*)::int FROM wastore.chat_locks WHERE store = 'gone')
-		+ (SELECT count(*)::int FROM wastore.chat_pending WHERE store = 'gone'), 0,
+SELECT is((SELECT count(*)::int FROM wastore.chat_subscriptions WHERE incarnation = :dropped)
+		+ (SELECT count(*)::int FROM wastore.chat_dedupe WHERE incarnation = :dropped)
+		+ (SELECT count(*)::int FROM wastore.chat_thread_state WHERE incarnation = :dropped)
+		+ (SELECT count(*)::int FROM wastore.chat_channel_state WHERE incarnation = :dropped)
+		+ (SELECT count(*)::int FROM wastore.chat_locks WHERE incarnation = :dropped)
+		+ (SELECT count(*)::int FROM wastore.chat_pending WHERE incarnation = :dropped), 0,
 	'drop_store leaves no chat rows behind');
 SELECT is(wastore.chat_is_subscribed('kept', 't'), true, '... and leaves other stores alone');
 
