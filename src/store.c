@@ -92,6 +92,16 @@ store_lookup(text *store, StoreRef *ref)
 	memset(ref, 0, sizeof(StoreRef));
 	rel = table_open(wastore_table_oid("store_owners"), AccessShareLock);
 
+	/*
+	 * The library serves the latest version's tables only; before ALTER
+	 * EXTENSION UPDATE, an older install's tables have no incarnation.
+	 */
+	if (RelationGetDescr(rel)->natts < Anum_store_owners_lock_salt)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("wastore's tables are those of an older version"),
+				 errhint("Run ALTER EXTENSION wastore UPDATE.")));
+
 	ScanKeyInit(&key, Anum_store_owners_store, BTEqualStrategyNumber, F_TEXTEQ,
 				PointerGetDatum(store));
 	/* no new snapshot can be taken in parallel mode; the query's will do */

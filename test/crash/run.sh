@@ -56,7 +56,7 @@ for ((round = 1; round <= rounds; round++)); do
 	# (however slow the server, valgrind included), at a different point
 	# each round, 0.1 s to 1.3 s later.
 	for ((i = 0; i < 1200; i++)); do
-		[ "$(sql -c "SELECT count(*) FROM wastore.keys WHERE store = 'crash' AND family = 'session' AND id = 's$next'")" = 1 ] && break
+		[ "$(sql -c "SELECT count(*) FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND family = 'session' AND id = 's$next'")" = 1 ] && break
 		sleep 0.1
 	done
 	sleep "$(awk -v r="$round" -v s="$RANDOM" 'BEGIN { srand(s + r); printf "%.2f", 0.1 + rand() * 1.2 }')"
@@ -76,14 +76,14 @@ for ((round = 1; round <= rounds; round++)); do
 WITH b AS (SELECT n FROM generate_series($next, $acked + 50) n),
 rows AS (
 	SELECT b.n,
-		   (SELECT count(*) FROM wastore.keys k WHERE k.store = 'crash' AND k.family = 'session' AND k.id = 's' || b.n)
-		 + (SELECT count(*) FROM wastore.keys k WHERE k.store = 'crash' AND k.family = 'sender-key' AND k.id = 'g' || b.n || '::4915100' || b.n)
-		 + (SELECT count(*) FROM wastore.keys k WHERE k.store = 'crash' AND k.family = 'device-list' AND k.id = 'u' || b.n) AS have
+		   (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND k.family = 'session' AND k.id = 's' || b.n)
+		 + (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND k.family = 'sender-key' AND k.id = 'g' || b.n || '::4915100' || b.n)
+		 + (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND k.family = 'device-list' AND k.id = 'u' || b.n) AS have
 	  FROM b)
 SELECT count(*) FILTER (WHERE n <= $acked AND have <> 3),
 	   count(*) FILTER (WHERE have NOT IN (0, 3)),
 	   coalesce(max(n) FILTER (WHERE have = 3), 0),
-	   (SELECT value FROM wastore.keys WHERE store = 'crash' AND family = 'session' AND id = 'latest')
+	   (SELECT value FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND family = 'session' AND id = 'latest')
   FROM rows;
 SQL
 	)
@@ -91,7 +91,7 @@ SQL
 	[ "$partial" -eq 0 ] || die "round $round: $partial batches partly present"
 	[ "$latest" -eq "$present" ] || die "round $round: latest is $latest, the last batch present is $present"
 	# The pre-keys: exactly one, the last present batch's (each batch deleted its predecessor's).
-	prekeys=$(sql -c "SELECT string_agg(id, ',') FROM wastore.keys WHERE store = 'crash' AND family = 'pre-key'")
+	prekeys=$(sql -c "SELECT string_agg(id, ',') FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND family = 'pre-key'")
 	[ "$prekeys" = "$present" ] || die "round $round: pre-keys $prekeys, expected $present"
 	counter=$(sql -c "SELECT wastore.creds('crash')->>'nextPreKeyId'")
 	[ "$counter" = $((present + 1)) ] || die "round $round: creds say nextPreKeyId $counter, the pre-keys say $((present + 1))"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Upgrade path: install 1.0, fill every part, ALTER EXTENSION wastore UPDATE,
-# and check that the data is unchanged, that the upgraded extension has
-# exactly the objects of a fresh install, and that it behaves like 1.1
-# (tenants with row-level security).
+# Upgrade path: an install of the previous version (1.1) holding data in
+# every part, ALTER EXTENSION wastore UPDATE, then: every row of every store
+# is kept (rows of no store are dropped), the upgraded extension has exactly
+# the objects of a fresh install, and it behaves like the latest version
+# (tenants reach their stores through the functions, not the tables).  1.0
+# updates to the latest version too.
 #
 #   test/upgrade/run.sh     (run by scripts/test.sh against its cluster)
 set -euo pipefail
@@ -11,19 +13,36 @@ cd "$(dirname "$0")/../.."
 
 sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS upgrade_old" \
-	-c "DROP DATABASE IF EXISTS upgrade_new" -c "DROP ROLE IF EXISTS upgrade_tenant" \
-	-c "CREATE DATABASE upgrade_old" -c "CREATE DATABASE upgrade_new"
+	-c "DROP DATABASE IF EXISTS upgrade_new" -c "DROP DATABASE IF EXISTS upgrade_10" \
+	-c "DROP ROLE IF EXISTS upgrade_tenant" \
+	-c "CREATE DATABASE upgrade_old" -c "CREATE DATABASE upgrade_new" -c "CREATE DATABASE upgrade_10"
 latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" wastore.control)
 
-sql -d upgrade_old -c "CREATE EXTENSION wastore VERSION '1.0'"
-sql -d upgrade_old -f test/dump/fill.sql >/dev/null
-before=$(sql -d upgrade_old -f test/dump/contents.sql)
+sql -d upgrade_old -c "CREATE EXTENSION wastore VERSION '1.1'"
+sql -d upgrade_old <test/upgrade/fill_1.1.sql >/dev/null
+# the latest library refuses an older install's tables, clearly
+refused=$(sql -d upgrade_old -c "SELECT wastore.creds('acct-1')" 2>&1 || true)
+case $refused in
+*"tables are those of an older version"*) ;;
+*) die "the latest library used 1.1's tables: $refused" ;;
+esac
+before=$(sql -d upgrade_old <test/dump/contents_by_store.sql)
+[ "$(echo "$before" | grep -c ' 0$')" -eq 0 ] || die "a part is empty before the update: $before"
 sql -d upgrade_old -c "ALTER EXTENSION wastore UPDATE"
 [ "$(sql -d upgrade_old -c "SELECT extversion FROM pg_extension WHERE extname = 'wastore'")" = "$latest" ] ||
 	die "ALTER EXTENSION UPDATE did not reach $latest"
-after=$(sql -d upgrade_old -f test/dump/contents.sql)
+after=$(sql -d upgrade_old <test/dump/contents_by_store.sql)
 [ "$before" = "$after" ] || die "the update changed the data:
 $(diff <(echo "$before") <(echo "$after"))"
+orphans=$(sql -d upgrade_old -c "SELECT (SELECT count(*) FROM wastore.keys WHERE value->>'private' = 'ORPHAN')
+	+ (SELECT count(*) FROM wastore.auth_states WHERE auth_state->>'registrationId' = '666')
+	+ (SELECT count(*) FROM wastore.conn_values c WHERE NOT EXISTS (SELECT FROM wastore.store_owners o WHERE o.incarnation = c.incarnation))
+	+ (SELECT count(*) FROM wastore.sync_versions v WHERE NOT EXISTS (SELECT FROM wastore.store_owners o WHERE o.incarnation = v.incarnation))")
+[ "$orphans" = 0 ] || die "rows of no store survived the update: $orphans"
+
+sql -d upgrade_10 -c "CREATE EXTENSION wastore VERSION '1.0'" -c "ALTER EXTENSION wastore UPDATE"
+[ "$(sql -d upgrade_10 -c "SELECT extversion FROM pg_extension WHERE extname = 'wastore'")" = "$latest" ] ||
+	die "1.0 did not update to $latest"
 
 # The same objects as a fresh install, with the same definitions.
 objects() {
@@ -57,32 +76,38 @@ upgraded=$(objects upgrade_old) || die "listing the objects of an upgraded insta
 [ "$fresh" = "$upgraded" ] || die "an upgraded install differs from a fresh one:
 $(diff <(echo "$fresh") <(echo "$upgraded"))"
 
-# 1.1's behaviour on the upgraded data: a tenant gets its own stores only.
+# The latest behaviour on the upgraded data: the tenant keeps its access
+# (no new grant), reaches its own store through the functions, no table.
 out=$(sql -d upgrade_old <<'SQL'
-CREATE ROLE upgrade_tenant;
-SELECT wastore.grant_access('upgrade_tenant');
 SET ROLE upgrade_tenant;
-SELECT wastore.set('tenant', '{"session": {"a.0": "eA=="}}');
-SELECT count(*) FROM wastore.keys;
+SELECT value FROM wastore.get('tenant', 'session', ARRAY['x.0']);
+SELECT wastore.creds('tenant')->>'registrationId';
 SELECT (wastore.try_set('acct-1', '{"session": {"a.0": "eA=="}}')).sqlstate;
+SELECT count(*) FROM wastore.stores;
+SELECT has_table_privilege('wastore.keys', 'SELECT');
 RESET ROLE;
 SELECT count(*) FROM wastore.get('acct-1', 'pre-key', ARRAY['1', '2', '31']);
 SELECT wastore.creds('acct-2')->>'registrationId';
 SELECT wastore.merge_creds('acct-2', '{"nextPreKeyId": 40}')->>'nextPreKeyId';
-SELECT wastore.chat_is_duplicate('acct-1', 'whatsapp', 'msg-8');
+SELECT wastore.chat_is_duplicate('acct-1', 'whatsapp', 'msg-2');
+SELECT (wastore.get_app_state_sync_version('acct-1', 'regular_high')->>'version');
 SQL
 )
 out=$(echo "$out" | sed '/^$/d')	# the void results
-expected='1
+expected='"eA=="
+7
 42501
+1
+f
 2
 1002
 40
-t'
+t
+1'
 [ "$out" = "$expected" ] || die "the upgraded extension misbehaves:
 $out
 expected:
 $expected"
 
-sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP ROLE upgrade_tenant"
-log "upgrade: 1.0 to $latest keeps every row ($(echo "$after" | wc -l) parts), matches a fresh install ($(echo "$fresh" | wc -l) objects, policies, comments), tenants isolated"
+sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP DATABASE upgrade_10" -c "DROP ROLE upgrade_tenant"
+log "upgrade: 1.1 to $latest keeps every row of every store ($(echo "$after" | wc -l) parts) and drops rows of no store, matches a fresh install ($(echo "$fresh" | wc -l) objects, comments), the tenant keeps its access; 1.0 updates too"
