@@ -86,14 +86,6 @@ extern LthashImpl lthash_set_impl(LthashImpl impl);
 extern const char *lthash_impl_name(void);
 
 /*
- * SHA-256 compression, the unit of the cost model (for the benchmark): runs
- * n compressions in all, spread over k independent states (k in 1..8), with
- * the implementation in use, and returns a word of the states (so that the
- * work is not optimised away).
- */
-extern uint32_t lthash_sha256_compressions(int k, long n);
-
-/*
  * HMAC-SHA256 with its key's pad states computed once
  */
 typedef struct LthashHmacKey
