@@ -5,7 +5,7 @@
  * (as the batch expansion runs them), with each implementation the CPU has;
  * and the core's own expansion rate, outside the server.
  *
- * Built by run.sh from this file and the core (src/lthash_core.c):
+ * Built by run.sh from this file and the core's files (src/lthash_core_*.c):
  * the bare compression loops are the benchmark's own and stay out of the
  * server library.
  *

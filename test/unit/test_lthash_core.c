@@ -1,9 +1,9 @@
 /*
- * Unit test of the backend-free LTHash core (src/lthash_core.c), outside the
- * server: every vector of lthash-vectors.md, then the core's SHA-256, HMAC,
- * HKDF and base64 against libcrypto's own over random inputs, the batch
- * expansion against the one-item path, the lane arithmetic's laws, and the
- * text parser.  Prints TAP; exits non-zero on any failure.
+ * Unit test of the backend-free LTHash core (src/lthash_core_*.c), outside
+ * the server: every vector of lthash-vectors.md, then the core's SHA-256,
+ * HMAC, HKDF and base64 against libcrypto's own over random inputs, the
+ * batch expansion against the one-item path, the lane arithmetic's laws, the
+ * choice of implementation, and the text parser.  Prints TAP; exits non-zero on any failure.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
@@ -532,6 +532,23 @@ int
 main(void)
 {
 	LthashImpl	impls[2] = {LTHASH_IMPL_LIBCRYPTO, LTHASH_IMPL_SHANI};
+	uint8_t		item[32] = {1},
+				first[LTHASH_BYTES],
+				again[LTHASH_BYTES];
+	const char *first_name;
+
+	/* the first expansion chooses the implementation: the best one */
+	lthash_expand(item, 32, first);
+	first_name = lthash_impl_name();
+	ok(lthash_set_impl(LTHASH_IMPL_BEST) == (strcmp(first_name, "x86-64 SHA extensions") == 0 ?
+											 LTHASH_IMPL_SHANI : LTHASH_IMPL_LIBCRYPTO) &&
+	   strcmp(lthash_impl_name(), first_name) == 0,
+	   "the first use chooses what lthash_set_impl(BEST) chooses");
+	lthash_set_impl(LTHASH_IMPL_LIBCRYPTO);
+	lthash_expand(item, 32, again);
+	ok(memcmp(first, again, LTHASH_BYTES) == 0 &&
+	   strcmp(lthash_impl_name(), "libcrypto SHA256_Transform") == 0,
+	   "lthash_set_impl switches to libcrypto, with the same expansion");
 
 	/* the vectors and the expansion with each implementation this CPU has */
 	for (int i = 0; i < 2; i++)
