@@ -160,6 +160,16 @@ extern void lthash_snapshot_mac(const uint8_t hash[LTHASH_BYTES], uint64_t versi
 								const uint8_t *key, size_t keylen,
 								uint8_t out[LTHASH_MAC_BYTES]);
 
+/*
+ * HMAC-SHA256(key, snapshot_mac || value_macs[0] || ... || value_macs[n-1]
+ * || uint64be(version) || name); each value MAC is LTHASH_MAC_BYTES long.
+ */
+extern void lthash_patch_mac(const uint8_t snapshot_mac[LTHASH_MAC_BYTES],
+							 const uint8_t *const *value_macs, int n,
+							 uint64_t version, const uint8_t *name, size_t namelen,
+							 const uint8_t *key, size_t keylen,
+							 uint8_t out[LTHASH_MAC_BYTES]);
+
 /* uint64 big-endian */
 extern void lthash_put_be64(uint8_t out[8], uint64_t v);
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * lthash_core_mac.c
- *	  The app-state MAC formulas: mutation keys, the value (content) MAC
- *	  and the snapshot MAC; backend-free.
+ *	  The app-state MAC formulas: mutation keys, the value (content) MAC,
+ *	  the snapshot MAC and the patch MAC; backend-free.
  *
  * The formulas are WhatsApp's (see lthash-vectors.md, whose vectors the unit
  * test checks); the server's SQL functions (appstate.c) only check their
@@ -77,6 +77,24 @@ lthash_content_mac(int op, const uint8_t *data, size_t datalen,
 	lthash_wipe(&c, sizeof(c));
 }
 
+/*
+ * The end both the snapshot and the patch MAC share: uint64be(version) ||
+ * the collection name, then the MAC into out.  Wipes the key's pad states.
+ */
+static void
+finish_version_name(LthashHmac *ctx, LthashHmacKey *hk, uint64_t version,
+					const uint8_t *name, size_t namelen,
+					uint8_t out[LTHASH_MAC_BYTES])
+{
+	uint8_t		be[8];
+
+	lthash_put_be64(be, version);
+	lthash_hmac_update(ctx, be, sizeof(be));
+	lthash_hmac_update(ctx, name, namelen);
+	lthash_hmac_final(ctx, out);
+	lthash_wipe(hk, sizeof(*hk));
+}
+
 void
 lthash_snapshot_mac(const uint8_t hash[LTHASH_BYTES], uint64_t version,
 					const uint8_t *name, size_t namelen,
@@ -85,14 +103,27 @@ lthash_snapshot_mac(const uint8_t hash[LTHASH_BYTES], uint64_t version,
 {
 	LthashHmacKey hk;
 	LthashHmac	ctx;
-	uint8_t		be[8];
 
 	lthash_hmac_key(&hk, key, keylen);
 	lthash_hmac_init(&ctx, &hk);
 	lthash_hmac_update(&ctx, hash, LTHASH_BYTES);
-	lthash_put_be64(be, version);
-	lthash_hmac_update(&ctx, be, sizeof(be));
-	lthash_hmac_update(&ctx, name, namelen);
-	lthash_hmac_final(&ctx, out);
-	lthash_wipe(&hk, sizeof(hk));
+	finish_version_name(&ctx, &hk, version, name, namelen, out);
+}
+
+void
+lthash_patch_mac(const uint8_t snapshot_mac[LTHASH_MAC_BYTES],
+				 const uint8_t *const *value_macs, int n,
+				 uint64_t version, const uint8_t *name, size_t namelen,
+				 const uint8_t *key, size_t keylen,
+				 uint8_t out[LTHASH_MAC_BYTES])
+{
+	LthashHmacKey hk;
+	LthashHmac	ctx;
+
+	lthash_hmac_key(&hk, key, keylen);
+	lthash_hmac_init(&ctx, &hk);
+	lthash_hmac_update(&ctx, snapshot_mac, LTHASH_MAC_BYTES);
+	for (int i = 0; i < n; i++)
+		lthash_hmac_update(&ctx, value_macs[i], LTHASH_MAC_BYTES);
+	finish_version_name(&ctx, &hk, version, name, namelen, out);
 }
