@@ -78,38 +78,45 @@ lthash_content_mac(int op, const uint8_t *data, size_t datalen,
 }
 
 /*
- * The end both the snapshot and the patch MAC share: uint64be(version) ||
- * the collection name, then the MAC into out.  Wipes the key's pad states.
+ * HMAC-SHA256(key, head || parts[0] || ... || parts[n-1] ||
+ * uint64be(version) || name), each part LTHASH_MAC_BYTES long: the two MACs
+ * that bind a collection's state to its version and name differ only in
+ * what comes first.
  */
 static void
-finish_version_name(LthashHmac *ctx, LthashHmacKey *hk, uint64_t version,
-					const uint8_t *name, size_t namelen,
-					uint8_t out[LTHASH_MAC_BYTES])
+versioned_mac(const uint8_t *key, size_t keylen,
+			  const uint8_t *head, size_t headlen,
+			  const uint8_t *const *parts, int n,
+			  uint64_t version, const uint8_t *name, size_t namelen,
+			  uint8_t out[LTHASH_MAC_BYTES])
 {
+	LthashHmacKey hk;
+	LthashHmac	ctx;
 	uint8_t		be[8];
 
 	lthash_put_be64(be, version);
-	lthash_hmac_update(ctx, be, sizeof(be));
-	lthash_hmac_update(ctx, name, namelen);
-	lthash_hmac_final(ctx, out);
-	lthash_wipe(hk, sizeof(*hk));
+	lthash_hmac_key(&hk, key, keylen);
+	lthash_hmac_init(&ctx, &hk);
+	lthash_hmac_update(&ctx, head, headlen);
+	for (int i = 0; i < n; i++)
+		lthash_hmac_update(&ctx, parts[i], LTHASH_MAC_BYTES);
+	lthash_hmac_update(&ctx, be, sizeof(be));
+	lthash_hmac_update(&ctx, name, namelen);
+	lthash_hmac_final(&ctx, out);
+	lthash_wipe(&hk, sizeof(hk));
 }
 
+/* the hash, then the version and the name */
 void
 lthash_snapshot_mac(const uint8_t hash[LTHASH_BYTES], uint64_t version,
 					const uint8_t *name, size_t namelen,
 					const uint8_t *key, size_t keylen,
 					uint8_t out[LTHASH_MAC_BYTES])
 {
-	LthashHmacKey hk;
-	LthashHmac	ctx;
-
-	lthash_hmac_key(&hk, key, keylen);
-	lthash_hmac_init(&ctx, &hk);
-	lthash_hmac_update(&ctx, hash, LTHASH_BYTES);
-	finish_version_name(&ctx, &hk, version, name, namelen, out);
+	versioned_mac(key, keylen, hash, LTHASH_BYTES, NULL, 0, version, name, namelen, out);
 }
 
+/* the snapshot MAC and the patch's value MACs, then the version and the name */
 void
 lthash_patch_mac(const uint8_t snapshot_mac[LTHASH_MAC_BYTES],
 				 const uint8_t *const *value_macs, int n,
@@ -117,13 +124,6 @@ lthash_patch_mac(const uint8_t snapshot_mac[LTHASH_MAC_BYTES],
 				 const uint8_t *key, size_t keylen,
 				 uint8_t out[LTHASH_MAC_BYTES])
 {
-	LthashHmacKey hk;
-	LthashHmac	ctx;
-
-	lthash_hmac_key(&hk, key, keylen);
-	lthash_hmac_init(&ctx, &hk);
-	lthash_hmac_update(&ctx, snapshot_mac, LTHASH_MAC_BYTES);
-	for (int i = 0; i < n; i++)
-		lthash_hmac_update(&ctx, value_macs[i], LTHASH_MAC_BYTES);
-	finish_version_name(&ctx, &hk, version, name, namelen, out);
+	versioned_mac(key, keylen, snapshot_mac, LTHASH_MAC_BYTES, value_macs, n,
+				  version, name, namelen, out);
 }
