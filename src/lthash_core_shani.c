@@ -194,6 +194,7 @@ lthash_shani_mix32(const LthashExpandConsts *consts)
 LthashMix32
 lthash_shani_mix32(const LthashExpandConsts *consts)
 {
+	(void) consts;
 	return NULL;
 }
 
