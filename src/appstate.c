@@ -280,23 +280,13 @@ appstate_patch_mac(PG_FUNCTION_ARGS)
 	text	   *collection = wastore_text_arg(fcinfo, 3, "collection");
 	bytea	   *key = lthash_bytea_arg(fcinfo, 4, "key", LTHASH_MAC_BYTES);
 	ByteaItems	items;
-	LthashHmacKey hk;
-	LthashHmac	ctx;
-	uint8		be[8];
 	uint8		mac[LTHASH_MAC_BYTES];
 
 	lthash_bytea_items(value_macs, "value_macs", LTHASH_MAC_BYTES, &items);
-
-	lthash_hmac_key(&hk, (const uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
-	lthash_hmac_init(&ctx, &hk);
-	lthash_hmac_update(&ctx, (const uint8 *) VARDATA_ANY(snapshot_mac), LTHASH_MAC_BYTES);
-	for (int i = 0; i < items.n; i++)
-		lthash_hmac_update(&ctx, items.data[i], LTHASH_MAC_BYTES);
-	lthash_put_be64(be, (uint64) version);
-	lthash_hmac_update(&ctx, be, sizeof(be));
-	lthash_hmac_update(&ctx, (const uint8 *) VARDATA_ANY(collection), VARSIZE_ANY_EXHDR(collection));
-	lthash_hmac_final(&ctx, mac);
-	lthash_wipe(&hk, sizeof(hk));
+	lthash_patch_mac((const uint8 *) VARDATA_ANY(snapshot_mac), items.data, items.n,
+					 (uint64) version,
+					 (const uint8 *) VARDATA_ANY(collection), VARSIZE_ANY_EXHDR(collection),
+					 (const uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), mac);
 	PG_RETURN_BYTEA_P(make_bytea(mac, sizeof(mac)));
 }
 

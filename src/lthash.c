@@ -6,7 +6,7 @@
  *	  hash support, the add/subtract functions and operators, and the
  *	  lthash_agg aggregate.
  *
- * The arithmetic and the item expansion live in lthash_core.c, free of
+ * The arithmetic and the item expansion live in lthash_core_expand.c, free of
  * server calls; this file only moves datums in and out.  Like the rest of
  * wastore, the functions are not STRICT: a NULL where a value is needed
  * raises 22004 instead of quietly making the result NULL (a dropped item
@@ -394,7 +394,7 @@ lthash_implementation(PG_FUNCTION_ARGS)
  * The transition state lives in the aggregate's memory context for the
  * whole group: the sum so far, and up to LTHASH_BATCH 32-byte items copied
  * in and waiting, so that they are expanded together (their SHA-256 chains
- * overlap; see lthash_core.c).  Nothing is allocated per row.
+ * overlap; see lthash_core_expand.c).  Nothing is allocated per row.
  */
 typedef struct LthashAggState
 {

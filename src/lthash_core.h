@@ -3,11 +3,26 @@
  * lthash_core.h
  *	  The LTHash and app-state crypto core, free of server calls: SHA-256,
  *	  HMAC and HKDF over libcrypto with precomputed pad states, the LTHash
- *	  lane arithmetic, and the text forms of an LTHash.
+ *	  lane arithmetic, the app-state MAC formulas, and the text forms of an
+ *	  LTHash.
  *
  * Nothing here allocates or raises: functions return status codes, so the
  * same code runs in the server, in the unit test (test/unit) and under the
  * fuzzer (test/fuzz).
+ *
+ * One header for the whole core, though its code is split by job, because
+ * callers use the core as one library (lthash.c and appstate.c each call
+ * into three of its files) and the jobs share types (LthashHmacKey,
+ * LthashLanes).  The files, all named lthash_core_*, which is how the unit
+ * test, the fuzzer and the benchmark find them:
+ *
+ *	  lthash_core_sha256.c	SHA-256, HMAC, HKDF, wipe, constant-time compare
+ *	  lthash_core_expand.c	lanes, the item expansion, choice of implementation
+ *	  lthash_core_shani.c	the expansion with the x86-64 SHA extensions
+ *	  lthash_core_mac.c		the app-state MAC formulas
+ *	  lthash_core_text.c	hex and base64
+ *
+ * lthash_core_int.h and lthash_core_shani.h are the files' shared internals.
  *
  * LTHash (WhatsApp's app-state "anti-tampering" hash): each item (a 32-byte
  * value MAC) is expanded with HKDF-SHA256(ikm = item, salt = empty,
@@ -71,9 +86,9 @@ extern void lthash_mix(LthashLanes *h, int sign,
 /*
  * Implementations of the 32-byte item expansion: the CPU's SHA extensions
  * (x86-64 SHA-NI, with every intermediate kept in registers) where the CPU
- * has them, else libcrypto's SHA256_Transform.  lthash_set_impl picks one
- * (for tests and the benchmark; the default is the best available) and
- * returns the one in use.
+ * has them, else libcrypto's SHA256_Transform.  The best available is
+ * chosen on first use; lthash_set_impl picks one instead (for tests and the
+ * benchmark) and returns the one in use.
  */
 typedef enum LthashImpl
 {
@@ -84,14 +99,6 @@ typedef enum LthashImpl
 
 extern LthashImpl lthash_set_impl(LthashImpl impl);
 extern const char *lthash_impl_name(void);
-
-/*
- * SHA-256 compression, the unit of the cost model (for the benchmark): runs
- * n compressions in all, spread over k independent states (k in 1..8), with
- * the implementation in use, and returns a word of the states (so that the
- * work is not optimised away).
- */
-extern uint32_t lthash_sha256_compressions(int k, long n);
 
 /*
  * HMAC-SHA256 with its key's pad states computed once
@@ -152,6 +159,16 @@ extern void lthash_snapshot_mac(const uint8_t hash[LTHASH_BYTES], uint64_t versi
 								const uint8_t *name, size_t namelen,
 								const uint8_t *key, size_t keylen,
 								uint8_t out[LTHASH_MAC_BYTES]);
+
+/*
+ * HMAC-SHA256(key, snapshot_mac || value_macs[0] || ... || value_macs[n-1]
+ * || uint64be(version) || name); each value MAC is LTHASH_MAC_BYTES long.
+ */
+extern void lthash_patch_mac(const uint8_t snapshot_mac[LTHASH_MAC_BYTES],
+							 const uint8_t *const *value_macs, int n,
+							 uint64_t version, const uint8_t *name, size_t namelen,
+							 const uint8_t *key, size_t keylen,
+							 uint8_t out[LTHASH_MAC_BYTES]);
 
 /* uint64 big-endian */
 extern void lthash_put_be64(uint8_t out[8], uint64_t v);

@@ -40,7 +40,7 @@ cp bench/lthash/*.sql bench/lthash/*.pgbench "$work/"
 [ "$(id -u)" -eq 0 ] && chown -R "$PG_OS_USER" "$work"
 
 log "the machine's SHA-256 compression rate"
-cc -O2 -Isrc -o "$work/compress" bench/lthash/compress.c src/lthash_core.c -lcrypto
+cc -O2 -Isrc -o "$work/compress" bench/lthash/compress.c src/lthash_core_*.c -lcrypto
 "$work/compress" > "$work/compress.out"
 
 log "Node's crypto.hkdfSync ($(node --version))"

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the LTHash text parser and base64 of the backend-free
- * core (src/lthash_core.c), built with AddressSanitizer and
+ * core (src/lthash_core_*.c), built with AddressSanitizer and
  * UndefinedBehaviorSanitizer.  Checks, for any input:
  *   - the parser never reads or writes out of bounds, and an error's offset
  *     lies inside the input;

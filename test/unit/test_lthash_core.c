@@ -1,9 +1,9 @@
 /*
- * Unit test of the backend-free LTHash core (src/lthash_core.c), outside the
- * server: every vector of lthash-vectors.md, then the core's SHA-256, HMAC,
- * HKDF and base64 against libcrypto's own over random inputs, the batch
- * expansion against the one-item path, the lane arithmetic's laws, and the
- * text parser.  Prints TAP; exits non-zero on any failure.
+ * Unit test of the backend-free LTHash core (src/lthash_core_*.c), outside
+ * the server: every vector of lthash-vectors.md, then the core's SHA-256,
+ * HMAC, HKDF, MACs and base64 against libcrypto's own over random inputs,
+ * the batch expansion against the one-item path, the lane arithmetic's laws,
+ * the choice of implementation, and the text parser.  Prints TAP; exits non-zero on any failure.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
@@ -156,22 +156,11 @@ test_vectors_a(void)
 	/* snapshot MAC over add(zero, [01x32]), version 5 */
 	{
 		uint8_t		snap[32];
-		LthashHmacKey pk;
-		LthashHmac	ctx;
-		uint8_t		be[8];
 
 		lthash_snapshot_mac(hash, 5, (const uint8_t *) "regular_high", 12, keys + 96, 32, snap);
 		ok(eq_hex(snap, 32, "9f6b89168be30e5cadad3cdfd0606a9563d7b1adeae9067859911fb598fad3a6"), "A: snapshot MAC");
 
-		lthash_hmac_key(&pk, keys + 128, 32);
-		lthash_hmac_init(&ctx, &pk);
-		lthash_hmac_update(&ctx, snap, 32);
-		lthash_hmac_update(&ctx, one, 32);
-		lthash_hmac_update(&ctx, two, 32);
-		lthash_put_be64(be, 5);
-		lthash_hmac_update(&ctx, be, 8);
-		lthash_hmac_update(&ctx, (const uint8_t *) "regular_high", 12);
-		lthash_hmac_final(&ctx, mac);
+		lthash_patch_mac(snap, items, 2, 5, (const uint8_t *) "regular_high", 12, keys + 128, 32, mac);
 		ok(eq_hex(mac, 32, "3f8e1eae6ecf582b38cbf8f86d5722db5912925a25198a92e124acafc87dab23"), "A: patch MAC");
 	}
 
@@ -227,18 +216,9 @@ test_vectors_b(void)
 	lthash_snapshot_mac(hash, 1, (const uint8_t *) "regular_high", 12, keys + 96, 32, snap);
 	ok(eq_hex(snap, 32, "6875d29d0db3cca9ccaff28976ee3158941e5a6ea1aa306eb67b4a48b10cbce9"), "B: snapshot MAC");
 	{
-		LthashHmacKey pk;
-		LthashHmac	ctx;
-		uint8_t		be[8];
+		const uint8_t *set[1] = {set_mac};
 
-		lthash_hmac_key(&pk, keys + 128, 32);
-		lthash_hmac_init(&ctx, &pk);
-		lthash_hmac_update(&ctx, snap, 32);
-		lthash_hmac_update(&ctx, set_mac, 32);
-		lthash_put_be64(be, 1);
-		lthash_hmac_update(&ctx, be, 8);
-		lthash_hmac_update(&ctx, (const uint8_t *) "regular_high", 12);
-		lthash_hmac_final(&ctx, mac);
+		lthash_patch_mac(snap, set, 1, 1, (const uint8_t *) "regular_high", 12, keys + 128, 32, mac);
 		ok(eq_hex(mac, 32, "b95f06307d7ee8d6cb5496cf3224c62f1a753fbf367fc0fc82b3bd0a203595e3"), "B: patch MAC");
 	}
 
@@ -322,6 +302,68 @@ test_against_libcrypto(void)
 	ok(hmac_ok, "HMAC-SHA256 equals libcrypto's over 2000 random keys and messages");
 	ok(cmac_ok, "content MAC equals libcrypto's HMAC-SHA512, truncated");
 	ok(hkdf_ok, "item expansion equals libcrypto's HKDF for items of 1..199 bytes");
+}
+
+/*
+ * The snapshot and patch MACs against libcrypto's HMAC over the message laid
+ * out whole: 0..20 value MACs, versions across the 64 bits, names of 0..299
+ * bytes (the message crosses many block boundaries), keys of several lengths
+ */
+static void
+test_macs_against_libcrypto(void)
+{
+	uint8_t		key[100],
+				snap[32],
+				hash[LTHASH_BYTES],
+				name[300],
+				value_macs[20][32],
+				msg[32 + 20 * 32 + 8 + 300],
+				ours[32],
+				theirs[32];
+	const uint8_t *ptrs[20];
+	unsigned int len;
+	int			snap_ok = 1,
+				patch_ok = 1;
+
+	for (int i = 0; i < 20; i++)
+		ptrs[i] = value_macs[i];
+	for (int round = 0; round < 500; round++)
+	{
+		int			n = round % 21;
+		size_t		klen = (size_t) (round * 11) % 100;
+		size_t		namelen = (size_t) (round * 37) % 300;
+		uint64_t	version;
+		size_t		off = 0;
+
+		random_bytes(key, klen);
+		random_bytes(snap, sizeof(snap));
+		random_bytes(hash, sizeof(hash));
+		random_bytes(name, namelen);
+		random_bytes(&value_macs[0][0], sizeof(value_macs));
+		random_bytes((uint8_t *) &version, sizeof(version));
+		version >>= round % 64;
+
+		memcpy(msg, hash, LTHASH_BYTES);
+		lthash_put_be64(msg + LTHASH_BYTES, version);
+		memcpy(msg + LTHASH_BYTES + 8, name, namelen);
+		HMAC(EVP_sha256(), key, (int) klen, msg, LTHASH_BYTES + 8 + namelen, theirs, &len);
+		lthash_snapshot_mac(hash, version, name, namelen, key, klen, ours);
+		snap_ok &= memcmp(ours, theirs, 32) == 0;
+
+		memcpy(msg + off, snap, 32);
+		off += 32;
+		for (int i = 0; i < n; i++, off += 32)
+			memcpy(msg + off, value_macs[i], 32);
+		lthash_put_be64(msg + off, version);
+		off += 8;
+		memcpy(msg + off, name, namelen);
+		off += namelen;
+		HMAC(EVP_sha256(), key, (int) klen, msg, off, theirs, &len);
+		lthash_patch_mac(snap, ptrs, n, version, name, namelen, key, klen, ours);
+		patch_ok &= memcmp(ours, theirs, 32) == 0;
+	}
+	ok(snap_ok, "snapshot MAC equals libcrypto's HMAC over 500 random hashes, versions and names");
+	ok(patch_ok, "patch MAC equals libcrypto's HMAC over 0..20 random value MACs, versions and names");
 }
 
 /* the 4-way batch against one item at a time, and the laws of the lanes */
@@ -532,6 +574,23 @@ int
 main(void)
 {
 	LthashImpl	impls[2] = {LTHASH_IMPL_LIBCRYPTO, LTHASH_IMPL_SHANI};
+	uint8_t		item[32] = {1},
+				first[LTHASH_BYTES],
+				again[LTHASH_BYTES];
+	const char *first_name;
+
+	/* the first expansion chooses the implementation: the best one */
+	lthash_expand(item, 32, first);
+	first_name = lthash_impl_name();
+	ok(lthash_set_impl(LTHASH_IMPL_BEST) == (strcmp(first_name, "x86-64 SHA extensions") == 0 ?
+											 LTHASH_IMPL_SHANI : LTHASH_IMPL_LIBCRYPTO) &&
+	   strcmp(lthash_impl_name(), first_name) == 0,
+	   "the first use chooses what lthash_set_impl(BEST) chooses");
+	lthash_set_impl(LTHASH_IMPL_LIBCRYPTO);
+	lthash_expand(item, 32, again);
+	ok(memcmp(first, again, LTHASH_BYTES) == 0 &&
+	   strcmp(lthash_impl_name(), "libcrypto SHA256_Transform") == 0,
+	   "lthash_set_impl switches to libcrypto, with the same expansion");
 
 	/* the vectors and the expansion with each implementation this CPU has */
 	for (int i = 0; i < 2; i++)
@@ -548,6 +607,7 @@ main(void)
 		test_mix();
 	}
 	lthash_set_impl(LTHASH_IMPL_BEST);
+	test_macs_against_libcrypto();
 	test_text();
 	test_hkdf_general();
 	printf("1..%d\n", ntests);
