@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 
 sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS dump_src" \
-	-c "DROP DATABASE IF EXISTS dump_dst" -c "DROP ROLE IF EXISTS dump_tenant" \
+	-c "DROP DATABASE IF EXISTS dump_dst" -c "DROP ROLE IF EXISTS dump_tenant" -c "DROP ROLE IF EXISTS dump_stranger" \
 	-c "CREATE DATABASE dump_src" -c "CREATE DATABASE dump_dst"
 sql -d dump_src -c "CREATE EXTENSION wastore"
 sql -d dump_src -f test/dump/fill.sql -f test/dump/fill_tenant.sql >/dev/null
@@ -67,5 +67,63 @@ $out
 expected:
 $expected"
 
-sql -d postgres -c "DROP DATABASE dump_src" -c "DROP DATABASE dump_dst" -c "DROP ROLE dump_tenant"
-log "dump: $(wc -l <"$work/src.txt") parts restored identical, the restored extension works"
+# The tenant reaches its own store in the restored database with no new
+# grant: pg_dump keeps what grant_access gave it.
+out=$(sql -d dump_dst <<'SQL'
+SET ROLE dump_tenant;
+SELECT value FROM wastore.get('tenant-store', 'session', ARRAY['x.0']);
+SELECT count(*) FROM wastore.stores;
+SELECT wastore.set('tenant-store', '{"session": {"y.0": "eQ=="}}');
+SELECT (wastore.try_set('acct-1', '{"session": {"y.0": "eQ=="}}')).sqlstate;
+SQL
+)
+expected='"eA=="
+1
+
+42501'
+[ "$out" = "$expected" ] || die "the tenant lost its access in the restore:
+$out
+expected:
+$expected"
+
+# A restore into a cluster that lacks a store's owner role fails closed: the
+# store rows cannot be restored (pg_restore reports the error), and nothing
+# of the stores becomes readable by anyone else, not even by a role that
+# creates the same store id afterwards.
+sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS dump_norole" \
+	-c "CREATE DATABASE dump_norole"
+sql -d dump_src -c "REVOKE ALL ON SCHEMA wastore FROM dump_tenant" \
+	-c "SELECT wastore.revoke_access('dump_tenant')"
+sql -d dump_dst -c "SELECT wastore.revoke_access('dump_tenant')"
+sql -d postgres -c "DROP ROLE dump_tenant"
+if as_pg pg_restore -d dump_norole "$work/dump" >"$work/norole.log" 2>&1; then
+	die "the restore without the owner role reported no error"
+fi
+grep -q 'role "dump_tenant" does not exist' "$work/norole.log" ||
+	die "the restore failed otherwise: $(cat "$work/norole.log")"
+out=$(sql -d dump_norole <<'SQL'
+CREATE ROLE dump_stranger;
+SELECT wastore.grant_access('dump_stranger');
+SET ROLE dump_stranger;
+SELECT wastore.create_store('tenant-store'), wastore.create_store('acct-1');
+SELECT count(*) FROM wastore.get('tenant-store', 'session', ARRAY['x.0']);
+SELECT count(*) FROM wastore.get('acct-1', 'pre-key', ARRAY['1', '2']);
+SELECT wastore.creds('acct-1') IS NULL, wastore.chat_snapshot('acct-1')->'dedupe';
+RESET ROLE;
+SELECT count(*) > 0 FROM wastore.keys;
+SQL
+)
+sql -d postgres -c "DROP DATABASE dump_norole" -c "DROP ROLE dump_stranger"
+out=$(echo "$out" | sed '/^$/d')	# the void results
+expected='|
+0
+0
+t|[]
+t'
+[ "$out" = "$expected" ] || die "a restore without the owner role exposed a store:
+$out
+expected:
+$expected"
+
+sql -d postgres -c "DROP DATABASE dump_src" -c "DROP DATABASE dump_dst"
+log "dump: $(wc -l <"$work/src.txt") parts restored identical, the restored extension works, the tenant keeps its access; a restore without the owner role exposes nothing"
