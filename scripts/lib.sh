@@ -55,11 +55,15 @@ build_and_install() {
 # cluster_start DIR [postgres -c options...]: initdb and start a private
 # cluster with its socket in DIR, port CLUSTER_PORT (5432), listening on
 # CLUSTER_LISTEN (nothing: no TCP).  Sets PGHOST/PGPORT/PGUSER.
+# The cluster is UTF-8 whatever the caller's locale: with LANG unset (a
+# fresh Debian) initdb would make it SQL_ASCII, where jsonb cannot hold a
+# "\u00e9".  C.UTF-8 is in every Debian 12 (libc-bin).
 cluster_start() {
 	local dir=$1; shift
 	mkdir -p "$dir"
 	[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$dir"
-	as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >"$dir/initdb.log" 2>&1 ||
+	as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync \
+		-E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; die "initdb failed"; }
 	cluster_run "$dir" "$@"
 }
