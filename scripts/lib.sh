@@ -22,9 +22,14 @@ as_root() {
 }
 
 # The server refuses to run as root; root runs it as the postgres user.
+# From /: the clone may sit where only root can enter (/root/wastore), and
+# PostgreSQL's programs look up their own path from the working directory
+# ("could not change directory to ...: Permission denied").  So whatever
+# the postgres user runs is given absolute paths to files it can read, or
+# its input on standard input.
 if [ "$(id -u)" -eq 0 ]; then
 	PG_OS_USER=postgres
-	as_pg() { runuser -u postgres -- "$@"; }
+	as_pg() { (cd / && runuser -u postgres -- "$@"); }
 else
 	PG_OS_USER=$(id -un)
 	as_pg() { "$@"; }

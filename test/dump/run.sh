@@ -18,7 +18,9 @@ sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXIS
 	-c "DROP DATABASE IF EXISTS dump_dst" -c "DROP ROLE IF EXISTS dump_tenant" \
 	-c "CREATE DATABASE dump_src" -c "CREATE DATABASE dump_dst"
 sql -d dump_src -c "CREATE EXTENSION wastore"
-sql -d dump_src -f test/dump/fill.sql -f test/dump/fill_tenant.sql >/dev/null
+# The files on standard input: the postgres user may not be able to read
+# the clone (/root/wastore).
+cat test/dump/fill.sql test/dump/fill_tenant.sql | sql -d dump_src >/dev/null
 
 # Every table and sequence of the extension must be dumped with its data.
 undumped=$(sql -d dump_src <<'SQL'
@@ -31,7 +33,7 @@ SQL
 [ -z "$undumped" ] || die "not registered with pg_extension_config_dump: $undumped"
 
 # The contents of every part, one line per table: name, digest, row count.
-contents() { sql -d "$1" -f test/dump/contents.sql; }
+contents() { sql -d "$1" <test/dump/contents.sql; }
 contents dump_src >"$work/src.txt"
 [ "$(wc -l <"$work/src.txt")" -ge 10 ] || die "too few parts: $(cat "$work/src.txt")"
 if grep -q ' 0$' "$work/src.txt"; then die "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi

@@ -16,12 +16,14 @@ sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXIS
 latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" wastore.control)
 
 sql -d upgrade_old -c "CREATE EXTENSION wastore VERSION '1.0'"
-sql -d upgrade_old -f test/dump/fill.sql >/dev/null
-before=$(sql -d upgrade_old -f test/dump/contents.sql)
+# The files on standard input: the postgres user may not be able to read
+# the clone (/root/wastore).
+sql -d upgrade_old <test/dump/fill.sql >/dev/null
+before=$(sql -d upgrade_old <test/dump/contents.sql)
 sql -d upgrade_old -c "ALTER EXTENSION wastore UPDATE"
 [ "$(sql -d upgrade_old -c "SELECT extversion FROM pg_extension WHERE extname = 'wastore'")" = "$latest" ] ||
 	die "ALTER EXTENSION UPDATE did not reach $latest"
-after=$(sql -d upgrade_old -f test/dump/contents.sql)
+after=$(sql -d upgrade_old <test/dump/contents.sql)
 [ "$before" = "$after" ] || die "the update changed the data:
 $(diff <(echo "$before") <(echo "$after"))"
 
