@@ -16,6 +16,18 @@ WASTORE_PACKAGES=(
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# The script tests (test/*/run.sh) print their checks as TAP lines, which
+# scripts/test.sh counts one by one: check_ok WHAT prints "ok N - WHAT";
+# check_fail WHAT prints "not ok N - WHAT" (further lines of WHAT as "# "
+# comments) and stops the script, since the later checks build on it.
+tap_n=0
+check_ok() { tap_n=$((tap_n + 1)); printf 'ok %d - %s\n' "$tap_n" "$*"; }
+check_fail() {
+	tap_n=$((tap_n + 1))
+	printf '%s\n' "$*" | sed "1s/^/not ok $tap_n - /; 2,\$s/^/# /"
+	exit 1
+}
+
 # Runs a command as root: directly when we are root, else through sudo.
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

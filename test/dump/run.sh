@@ -30,18 +30,21 @@ SELECT string_agg(c.oid::regclass::text, ', ')
  WHERE c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig);
 SQL
 )
-[ -z "$undumped" ] || die "not registered with pg_extension_config_dump: $undumped"
+[ -z "$undumped" ] || check_fail "not registered with pg_extension_config_dump: $undumped"
+check_ok "every table and sequence of the extension is dumped with its data"
 
 # The contents of every part, one line per table: name, digest, row count.
 contents() { sql -d "$1" <test/dump/contents.sql; }
 contents dump_src >"$work/src.txt"
-[ "$(wc -l <"$work/src.txt")" -ge 10 ] || die "too few parts: $(cat "$work/src.txt")"
-if grep -q ' 0$' "$work/src.txt"; then die "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
+[ "$(wc -l <"$work/src.txt")" -ge 10 ] || check_fail "too few parts: $(cat "$work/src.txt")"
+if grep -q ' 0$' "$work/src.txt"; then check_fail "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
+check_ok "the source database has rows in every part ($(wc -l <"$work/src.txt") parts)"
 
 as_pg pg_dump -Fc -d dump_src -f "$work/dump"
 as_pg pg_restore --exit-on-error -d dump_dst "$work/dump"
 contents dump_dst >"$work/dst.txt"
-diff -u "$work/src.txt" "$work/dst.txt" || die "the restored database differs"
+diff -u "$work/src.txt" "$work/dst.txt" || check_fail "the restored database differs"
+check_ok "pg_dump and pg_restore: every part identical"
 
 # The restored extension works: reads, writes, ownership, chat sequences.
 out=$(sql -d dump_dst <<'SQL'
@@ -64,10 +67,11 @@ t|f
 f|t
 [{"owner": "worker-b", "metadata": {"job": 2}, "strategy": "queue"}, {"owner": "worker-c", "metadata": {"job": 3}, "strategy": "queue"}]
 dump_tenant'
-[ "$out" = "$expected" ] || die "the restored extension misbehaves:
+[ "$out" = "$expected" ] || check_fail "the restored extension misbehaves:
 $out
 expected:
 $expected"
+check_ok "the restored extension works: reads, writes, chat sequences, a tenant's store"
 
 sql -d postgres -c "DROP DATABASE dump_src" -c "DROP DATABASE dump_dst" -c "DROP ROLE dump_tenant"
 log "dump: $(wc -l <"$work/src.txt") parts restored identical, the restored extension works"

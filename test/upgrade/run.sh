@@ -22,10 +22,12 @@ sql -d upgrade_old <test/dump/fill.sql >/dev/null
 before=$(sql -d upgrade_old <test/dump/contents.sql)
 sql -d upgrade_old -c "ALTER EXTENSION wastore UPDATE"
 [ "$(sql -d upgrade_old -c "SELECT extversion FROM pg_extension WHERE extname = 'wastore'")" = "$latest" ] ||
-	die "ALTER EXTENSION UPDATE did not reach $latest"
+	check_fail "ALTER EXTENSION UPDATE did not reach $latest"
+check_ok "ALTER EXTENSION wastore UPDATE from 1.0 reaches $latest"
 after=$(sql -d upgrade_old <test/dump/contents.sql)
-[ "$before" = "$after" ] || die "the update changed the data:
+[ "$before" = "$after" ] || check_fail "the update changed the data:
 $(diff <(echo "$before") <(echo "$after"))"
+check_ok "the update keeps every row ($(echo "$after" | wc -l) parts)"
 
 # The same objects as a fresh install, with the same definitions.
 objects() {
@@ -56,8 +58,9 @@ sql -d upgrade_new -c "CREATE EXTENSION wastore"
 fresh=$(objects upgrade_new) || die "listing the objects of a fresh install failed"
 upgraded=$(objects upgrade_old) || die "listing the objects of an upgraded install failed"
 [ "$(echo "$fresh" | grep -c '^function wastore\.')" -ge 60 ] || die "too few objects listed: $fresh"
-[ "$fresh" = "$upgraded" ] || die "an upgraded install differs from a fresh one:
+[ "$fresh" = "$upgraded" ] || check_fail "an upgraded install differs from a fresh one:
 $(diff <(echo "$fresh") <(echo "$upgraded"))"
+check_ok "the upgraded extension has the objects of a fresh install ($(echo "$fresh" | wc -l) objects, policies, comments)"
 
 # 1.1's behaviour on the upgraded data: a tenant gets its own stores only.
 out=$(sql -d upgrade_old <<'SQL'
@@ -81,10 +84,11 @@ expected='1
 1002
 40
 t'
-[ "$out" = "$expected" ] || die "the upgraded extension misbehaves:
+[ "$out" = "$expected" ] || check_fail "the upgraded extension misbehaves:
 $out
 expected:
 $expected"
+check_ok "the upgraded extension behaves like $latest: tenants isolated, data readable and writable"
 
 sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP ROLE upgrade_tenant"
 log "upgrade: 1.0 to $latest keeps every row ($(echo "$after" | wc -l) parts), matches a fresh install ($(echo "$fresh" | wc -l) objects, policies, comments), tenants isolated"
