@@ -26,12 +26,45 @@ PG_CFLAGS += -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 
 EXTRA_CLEAN = $(DATA_built)
 
+# The isolation specs, for `make installcheck` (defined below instead of
+# PGXS's, which knows pg_regress suites but not pgTAP).
+ISOLATION = $(basename $(notdir $(wildcard test/isolation/specs/*.spec)))
+NO_INSTALLCHECK = 1
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 sql/$(EXTENSION)--1.0.sql: $(sort $(wildcard sql/1.0/*.sql))
 	cat $^ > $@
+
+# make installcheck: the pgTAP files and the isolation specs against the
+# running server the usual PG* variables choose (PGHOST, PGPORT, PGUSER: a
+# superuser), in which wastore (make install) and pgTAP are installed.  It
+# installs nothing and starts no server: scripts/test.sh is the
+# one-command path that does both.  Each suite runs in a database of its
+# own, created here and dropped afterwards, whatever the outcome.
+INSTALLCHECK_DB = wastore_installcheck
+installcheck_psql = '$(bindir)/psql' -X -q -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning'
+
+.PHONY: installcheck
+installcheck:
+	@$(installcheck_psql) -d postgres -c 'DROP DATABASE IF EXISTS $(INSTALLCHECK_DB)' \
+		-c 'DROP DATABASE IF EXISTS $(INSTALLCHECK_DB)_isolation' \
+		-c 'CREATE DATABASE $(INSTALLCHECK_DB)' -c 'CREATE DATABASE $(INSTALLCHECK_DB)_isolation'
+	@rc=0; \
+	if $(installcheck_psql) -d $(INSTALLCHECK_DB) -c 'CREATE EXTENSION wastore' -c 'CREATE EXTENSION pgtap' && \
+	   $(installcheck_psql) -d $(INSTALLCHECK_DB)_isolation -c 'CREATE EXTENSION wastore'; then \
+		pg_prove -b '$(bindir)/psql' -d $(INSTALLCHECK_DB) test/pgtap/*.sql || rc=1; \
+		$(top_builddir)/src/test/isolation/pg_isolation_regress --use-existing \
+			--inputdir=test/isolation --outputdir=output_iso --bindir='$(bindir)' \
+			--dbname=$(INSTALLCHECK_DB)_isolation $(ISOLATION) || rc=1; \
+	else \
+		echo 'installcheck: the server needs wastore (make install) and pgTAP (Debian: postgresql-15-pgtap)' >&2; rc=1; \
+	fi; \
+	$(installcheck_psql) -d postgres -c 'DROP DATABASE $(INSTALLCHECK_DB)' \
+		-c 'DROP DATABASE $(INSTALLCHECK_DB)_isolation' || rc=1; \
+	exit $$rc
 
 .PHONY: test demo bench
 

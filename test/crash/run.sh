@@ -56,7 +56,7 @@ for ((round = 1; round <= rounds; round++)); do
 	# (however slow the server, valgrind included), at a different point
 	# each round, 0.1 s to 1.3 s later.
 	for ((i = 0; i < 1200; i++)); do
-		[ "$(sql -c "SELECT count(*) FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND family = 'session' AND id = 's$next'")" = 1 ] && break
+		[ "$(sql -c "SELECT count(*) FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash')) AND family = 'session' AND id = 's$next'")" = 1 ] && break
 		sleep 0.1
 	done
 	sleep "$(awk -v r="$round" -v s="$RANDOM" 'BEGIN { srand(s + r); printf "%.2f", 0.1 + rand() * 1.2 }')"
@@ -66,35 +66,41 @@ for ((round = 1; round <= rounds; round++)); do
 
 	cluster_run "$work"
 	[ "$(grep -c "database system was interrupted\|was not properly shut down" "$work/server.log")" -ge "$round" ] ||
-		die "round $round: the server did not go through crash recovery"
+		check_fail "round $round: the server did not go through crash recovery"
+	check_ok "round $round: killed mid-stream, crash recovery ran"
 
 	acked=$(sed -n 's/^ack //p' "$acks" | tail -1)
-	[ -n "$acked" ] || die "round $round: no batch was acknowledged before the kill"
+	[ -n "$acked" ] || check_fail "round $round: no batch was acknowledged before the kill"
 	# Per batch: how many of its five rows exist (the pre-key of a later batch
 	# deletes this one's pre-key, so only the last batch present keeps it).
 	IFS='|' read -r lost partial present latest < <(sql <<SQL
 WITH b AS (SELECT n FROM generate_series($next, $acked + 50) n),
 rows AS (
 	SELECT b.n,
-		   (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND k.family = 'session' AND k.id = 's' || b.n)
-		 + (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND k.family = 'sender-key' AND k.id = 'g' || b.n || '::4915100' || b.n)
-		 + (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND k.family = 'device-list' AND k.id = 'u' || b.n) AS have
+		   (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash')) AND k.family = 'session' AND k.id = 's' || b.n)
+		 + (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash')) AND k.family = 'sender-key' AND k.id = 'g' || b.n || '::4915100' || b.n)
+		 + (SELECT count(*) FROM wastore.keys k WHERE k.incarnation = (SELECT incarnation FROM wastore.store_owners WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash')) AND k.family = 'device-list' AND k.id = 'u' || b.n) AS have
 	  FROM b)
 SELECT count(*) FILTER (WHERE n <= $acked AND have <> 3),
 	   count(*) FILTER (WHERE have NOT IN (0, 3)),
 	   coalesce(max(n) FILTER (WHERE have = 3), 0),
-	   (SELECT value FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND family = 'session' AND id = 'latest')
+	   (SELECT value FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash')) AND family = 'session' AND id = 'latest')
   FROM rows;
 SQL
 	)
-	[ "$lost" -eq 0 ] || die "round $round: $lost acknowledged batches lost"
-	[ "$partial" -eq 0 ] || die "round $round: $partial batches partly present"
-	[ "$latest" -eq "$present" ] || die "round $round: latest is $latest, the last batch present is $present"
+	[ "$lost" -eq 0 ] || check_fail "round $round: $lost acknowledged batches lost"
+	check_ok "round $round: all $((acked - next + 1)) acknowledged batches present"
+	[ "$partial" -eq 0 ] || check_fail "round $round: $partial batches partly present"
+	check_ok "round $round: no batch partly present"
+	[ "$latest" -eq "$present" ] || check_fail "round $round: latest is $latest, the last batch present is $present"
+	check_ok "round $round: the overwritten key holds the last batch present"
 	# The pre-keys: exactly one, the last present batch's (each batch deleted its predecessor's).
 	prekeys=$(sql -c "SELECT string_agg(id, ',') FROM wastore.keys WHERE incarnation = (SELECT incarnation FROM wastore.store_owners WHERE store = 'crash') AND family = 'pre-key'")
-	[ "$prekeys" = "$present" ] || die "round $round: pre-keys $prekeys, expected $present"
+	[ "$prekeys" = "$present" ] || check_fail "round $round: pre-keys $prekeys, expected $present"
+	check_ok "round $round: one pre-key, the last batch's"
 	counter=$(sql -c "SELECT wastore.creds('crash')->>'nextPreKeyId'")
-	[ "$counter" = $((present + 1)) ] || die "round $round: creds say nextPreKeyId $counter, the pre-keys say $((present + 1))"
+	[ "$counter" = $((present + 1)) ] || check_fail "round $round: creds say nextPreKeyId $counter, the pre-keys say $((present + 1))"
+	check_ok "round $round: the creds counter matches the pre-keys"
 	log "crash round $round: killed after $((acked - next + 1)) acknowledged batches; all present, $((present - acked)) unacknowledged batch(es) committed, none partial"
 	next=$((present + 1))
 done

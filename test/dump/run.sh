@@ -18,7 +18,9 @@ sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXIS
 	-c "DROP DATABASE IF EXISTS dump_dst" -c "DROP ROLE IF EXISTS dump_tenant" -c "DROP ROLE IF EXISTS dump_stranger" \
 	-c "CREATE DATABASE dump_src" -c "CREATE DATABASE dump_dst"
 sql -d dump_src -c "CREATE EXTENSION wastore"
-sql -d dump_src -f test/dump/fill.sql -f test/dump/fill_tenant.sql >/dev/null
+# The files on standard input: the postgres user may not be able to read
+# the clone (/root/wastore).
+cat test/dump/fill.sql test/dump/fill_tenant.sql | sql -d dump_src >/dev/null
 
 # Every table and sequence of the extension must be dumped with its data.
 undumped=$(sql -d dump_src <<'SQL'
@@ -28,18 +30,21 @@ SELECT string_agg(c.oid::regclass::text, ', ')
  WHERE c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig);
 SQL
 )
-[ -z "$undumped" ] || die "not registered with pg_extension_config_dump: $undumped"
+[ -z "$undumped" ] || check_fail "not registered with pg_extension_config_dump: $undumped"
+check_ok "every table and sequence of the extension is dumped with its data"
 
 # The contents of every part, one line per table: name, digest, row count.
-contents() { sql -d "$1" -f test/dump/contents.sql; }
+contents() { sql -d "$1" <test/dump/contents.sql; }
 contents dump_src >"$work/src.txt"
-[ "$(wc -l <"$work/src.txt")" -ge 10 ] || die "too few parts: $(cat "$work/src.txt")"
-if grep -q ' 0$' "$work/src.txt"; then die "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
+[ "$(wc -l <"$work/src.txt")" -ge 10 ] || check_fail "too few parts: $(cat "$work/src.txt")"
+if grep -q ' 0$' "$work/src.txt"; then check_fail "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
+check_ok "the source database has rows in every part ($(wc -l <"$work/src.txt") parts)"
 
 as_pg pg_dump -Fc -d dump_src -f "$work/dump"
 as_pg pg_restore --exit-on-error -d dump_dst "$work/dump"
 contents dump_dst >"$work/dst.txt"
-diff -u "$work/src.txt" "$work/dst.txt" || die "the restored database differs"
+diff -u "$work/src.txt" "$work/dst.txt" || check_fail "the restored database differs"
+check_ok "pg_dump and pg_restore: every part identical"
 
 # The restored extension works: reads, writes, ownership, chat sequences.
 out=$(sql -d dump_dst <<'SQL'
@@ -62,10 +67,11 @@ t|f
 f|t
 [{"owner": "worker-b", "metadata": {"job": 2}, "strategy": "queue"}, {"owner": "worker-c", "metadata": {"job": 3}, "strategy": "queue"}]
 dump_tenant'
-[ "$out" = "$expected" ] || die "the restored extension misbehaves:
+[ "$out" = "$expected" ] || check_fail "the restored extension misbehaves:
 $out
 expected:
 $expected"
+check_ok "the restored extension works: reads, writes, chat sequences, a tenant's store"
 
 # The tenant reaches its own store in the restored database with no new
 # grant: pg_dump keeps what grant_access gave it.
@@ -81,10 +87,11 @@ expected='"eA=="
 1
 
 42501'
-[ "$out" = "$expected" ] || die "the tenant lost its access in the restore:
+[ "$out" = "$expected" ] || check_fail "the tenant lost its access in the restore:
 $out
 expected:
 $expected"
+check_ok "the tenant reaches its own store after the restore, with no new grant"
 
 # A restore into a cluster that lacks a store's owner role fails closed: the
 # store rows cannot be restored (pg_restore reports the error), and nothing
@@ -97,10 +104,11 @@ sql -d dump_src -c "REVOKE ALL ON SCHEMA wastore FROM dump_tenant" \
 sql -d dump_dst -c "SELECT wastore.revoke_access('dump_tenant')"
 sql -d postgres -c "DROP ROLE dump_tenant"
 if as_pg pg_restore -d dump_norole "$work/dump" >"$work/norole.log" 2>&1; then
-	die "the restore without the owner role reported no error"
+	check_fail "the restore without the owner role reported no error"
 fi
 grep -q 'role "dump_tenant" does not exist' "$work/norole.log" ||
-	die "the restore failed otherwise: $(cat "$work/norole.log")"
+	check_fail "the restore failed otherwise: $(cat "$work/norole.log")"
+check_ok "a restore without a store's owner role reports the missing role"
 out=$(sql -d dump_norole <<'SQL'
 CREATE ROLE dump_stranger;
 SELECT wastore.grant_access('dump_stranger');
@@ -120,10 +128,11 @@ expected='|
 0
 t|[]
 t'
-[ "$out" = "$expected" ] || die "a restore without the owner role exposed a store:
+[ "$out" = "$expected" ] || check_fail "a restore without the owner role exposed a store:
 $out
 expected:
 $expected"
+check_ok "... and exposes nothing: a stranger creating the same store ids finds them empty"
 
 sql -d postgres -c "DROP DATABASE dump_src" -c "DROP DATABASE dump_dst"
 log "dump: $(wc -l <"$work/src.txt") parts restored identical, the restored extension works, the tenant keeps its access; a restore without the owner role exposes nothing"

@@ -19,30 +19,37 @@ sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXIS
 latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" wastore.control)
 
 sql -d upgrade_old -c "CREATE EXTENSION wastore VERSION '1.1'"
+# The files on standard input: the postgres user may not be able to read
+# the clone (/root/wastore).
 sql -d upgrade_old <test/upgrade/fill_1.1.sql >/dev/null
 # the latest library refuses an older install's tables, clearly
 refused=$(sql -d upgrade_old -c "SELECT wastore.creds('acct-1')" 2>&1 || true)
 case $refused in
 *"tables are those of an older version"*) ;;
-*) die "the latest library used 1.1's tables: $refused" ;;
+*) check_fail "the latest library used 1.1's tables: $refused" ;;
 esac
+check_ok "the latest library refuses 1.1's tables until the update (55000)"
 before=$(sql -d upgrade_old <test/dump/contents_by_store.sql)
-[ "$(echo "$before" | grep -c ' 0$')" -eq 0 ] || die "a part is empty before the update: $before"
+[ "$(echo "$before" | grep -c ' 0$')" -eq 0 ] || check_fail "a part is empty before the update: $before"
 sql -d upgrade_old -c "ALTER EXTENSION wastore UPDATE"
 [ "$(sql -d upgrade_old -c "SELECT extversion FROM pg_extension WHERE extname = 'wastore'")" = "$latest" ] ||
-	die "ALTER EXTENSION UPDATE did not reach $latest"
+	check_fail "ALTER EXTENSION UPDATE did not reach $latest"
+check_ok "ALTER EXTENSION wastore UPDATE from 1.1 reaches $latest"
 after=$(sql -d upgrade_old <test/dump/contents_by_store.sql)
-[ "$before" = "$after" ] || die "the update changed the data:
+[ "$before" = "$after" ] || check_fail "the update changed the data:
 $(diff <(echo "$before") <(echo "$after"))"
+check_ok "the update keeps every row of every store ($(echo "$after" | wc -l) parts)"
 orphans=$(sql -d upgrade_old -c "SELECT (SELECT count(*) FROM wastore.keys WHERE value->>'private' = 'ORPHAN')
 	+ (SELECT count(*) FROM wastore.auth_states WHERE auth_state->>'registrationId' = '666')
 	+ (SELECT count(*) FROM wastore.conn_values c WHERE NOT EXISTS (SELECT FROM wastore.store_owners o WHERE o.incarnation = c.incarnation))
 	+ (SELECT count(*) FROM wastore.sync_versions v WHERE NOT EXISTS (SELECT FROM wastore.store_owners o WHERE o.incarnation = v.incarnation))")
-[ "$orphans" = 0 ] || die "rows of no store survived the update: $orphans"
+[ "$orphans" = 0 ] || check_fail "rows of no store survived the update: $orphans"
+check_ok "the update drops the rows of no store"
 
 sql -d upgrade_10 -c "CREATE EXTENSION wastore VERSION '1.0'" -c "ALTER EXTENSION wastore UPDATE"
 [ "$(sql -d upgrade_10 -c "SELECT extversion FROM pg_extension WHERE extname = 'wastore'")" = "$latest" ] ||
-	die "1.0 did not update to $latest"
+	check_fail "1.0 did not update to $latest"
+check_ok "1.0 updates to $latest"
 
 # The same objects as a fresh install, with the same definitions.
 objects() {
@@ -73,8 +80,9 @@ sql -d upgrade_new -c "CREATE EXTENSION wastore"
 fresh=$(objects upgrade_new) || die "listing the objects of a fresh install failed"
 upgraded=$(objects upgrade_old) || die "listing the objects of an upgraded install failed"
 [ "$(echo "$fresh" | grep -c '^function wastore\.')" -ge 60 ] || die "too few objects listed: $fresh"
-[ "$fresh" = "$upgraded" ] || die "an upgraded install differs from a fresh one:
+[ "$fresh" = "$upgraded" ] || check_fail "an upgraded install differs from a fresh one:
 $(diff <(echo "$fresh") <(echo "$upgraded"))"
+check_ok "the upgraded extension has the objects of a fresh install ($(echo "$fresh" | wc -l) objects, policies, comments)"
 
 # The latest behaviour on the upgraded data: the tenant keeps its access
 # (no new grant), reaches its own store through the functions, no table.
@@ -104,10 +112,11 @@ f
 40
 t
 1'
-[ "$out" = "$expected" ] || die "the upgraded extension misbehaves:
+[ "$out" = "$expected" ] || check_fail "the upgraded extension misbehaves:
 $out
 expected:
 $expected"
+check_ok "the upgraded extension behaves like $latest: the tenant keeps its access, through the functions only"
 
 sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP DATABASE upgrade_10" -c "DROP ROLE upgrade_tenant"
 log "upgrade: 1.1 to $latest keeps every row of every store ($(echo "$after" | wc -l) parts) and drops rows of no store, matches a fresh install ($(echo "$fresh" | wc -l) objects, comments), the tenant keeps its access; 1.0 updates too"
