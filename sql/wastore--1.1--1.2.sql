@@ -153,7 +153,215 @@ COMMENT ON VIEW wastore.stores IS
 -- The trigger function is for the trigger alone.
 REVOKE EXECUTE ON FUNCTION wastore.store_owners_purge() FROM PUBLIC;
 COMMENT ON FUNCTION wastore.store_owners_purge() IS
-	'Trigger: deleting a store ends its incarnation: it waits for the store''s writers and deletes the incarnation''s rows in every state table';
+	'Trigger: deleting a store ends its incarnation: it waits for the store''s writers and deletes the incarnation''s rows in every state table; an update may change only the owner; either makes every backend forget the stores it cached';
+-- Updates too: backends cache resolved stores, and forget them when a row
+-- is deleted or its owner changes.
+DROP TRIGGER purge_store_rows ON wastore.store_owners;
+CREATE TRIGGER purge_store_rows BEFORE DELETE OR UPDATE ON wastore.store_owners
+	FOR EACH ROW EXECUTE FUNCTION wastore.store_owners_purge();
+COMMENT ON TRIGGER purge_store_rows ON wastore.store_owners IS
+	'Deleting a store purges its incarnation''s rows; an update may change only its owner; both invalidate every backend''s cache of stores';
+
+-- Internal SQL: long statements of the C functions, kept here rather than
+-- in C strings.  The C functions run them as the tables' owner after the
+-- store check; no other role may use the schema.  Bodies are BEGIN ATOMIC:
+-- parsed once, here, so the caller's search_path never changes their
+-- meaning, and the tables they read cannot be dropped under them.
+CREATE SCHEMA wastore_internal;
+REVOKE ALL ON SCHEMA wastore_internal FROM PUBLIC;
+COMMENT ON SCHEMA wastore_internal IS
+	'wastore''s internal SQL, run by its C functions as the tables'' owner; not for clients';
+
+-- A snapshot part of the given JSON type, or an empty one of that type.
+CREATE FUNCTION wastore_internal.json_part(snapshot jsonb, part text, kind text)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN jsonb_typeof(snapshot -> part) = kind THEN snapshot -> part
+		WHEN kind = 'array' THEN '[]'::jsonb
+		ELSE '{}'::jsonb
+	END;
+END;
+COMMENT ON FUNCTION wastore_internal.json_part(jsonb, text, text) IS
+	'The snapshot''s part when it is a JSON value of the given type, else an empty one';
+
+-- An id in a snapshot: a JSON string, or a number taken as its text.
+CREATE FUNCTION wastore_internal.json_id(v jsonb)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT CASE WHEN jsonb_typeof(v) IN ('string', 'number') THEN v #>> '{}' END;
+END;
+COMMENT ON FUNCTION wastore_internal.json_id(jsonb) IS
+	'A JSON string, or a JSON number as its text; NULL for anything else';
+
+-- Ids longer than the functions accept (WASTORE_MAX_KEY_ID_BYTES) are left out.
+CREATE FUNCTION wastore_internal.id_fits(id text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT octet_length(id) <= 1024;
+END;
+COMMENT ON FUNCTION wastore_internal.id_fits(text) IS
+	'Whether an id is within the 1024-byte limit of every id wastore''s functions accept';
+
+CREATE FUNCTION wastore_internal.chat_snapshot(store_incarnation bigint)
+RETURNS jsonb LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT jsonb_build_object(
+		'subscriptions',
+		(SELECT COALESCE(jsonb_agg(s.thread_id ORDER BY s.thread_id), '[]')
+		   FROM wastore.chat_subscriptions s WHERE s.incarnation = store_incarnation),
+		'dedupe',
+		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id)
+								   ORDER BY d.adapter, d.message_id), '[]')
+		   FROM wastore.chat_dedupe d WHERE d.incarnation = store_incarnation),
+		'dedupe_order',
+		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id) ORDER BY d.seq), '[]')
+		   FROM wastore.chat_dedupe d WHERE d.incarnation = store_incarnation),
+		'thread_state',
+		(SELECT COALESCE(jsonb_object_agg(t.thread_id, t.state), '{}')
+		   FROM wastore.chat_thread_state t WHERE t.incarnation = store_incarnation),
+		'channel_state',
+		(SELECT COALESCE(jsonb_object_agg(c.channel_id, c.state), '{}')
+		   FROM wastore.chat_channel_state c WHERE c.incarnation = store_incarnation),
+		'locks',
+		(SELECT COALESCE(jsonb_object_agg(l.lock_key, jsonb_build_object(
+					'owner', l.owner, 'strategy', l.strategy, 'metadata', l.metadata,
+					'expires_at', floor(EXTRACT(epoch FROM l.expires_at) * 1000)::bigint)), '{}')
+		   FROM wastore.chat_locks l WHERE l.incarnation = store_incarnation),
+		'pending_locks',
+		(SELECT COALESCE(jsonb_object_agg(p.lock_key, p.entries), '{}')
+		   FROM (SELECT lock_key, jsonb_agg(entry ORDER BY seq) AS entries
+				   FROM wastore.chat_pending WHERE incarnation = store_incarnation
+				  GROUP BY lock_key) p));
+END;
+COMMENT ON FUNCTION wastore_internal.chat_snapshot(bigint) IS
+	'The chat state of a store incarnation as a normalised snapshot (wastore.chat_snapshot)';
+
+-- Dedupe keys of a snapshot list: [adapter, message_id] pairs (the message
+-- id may be a number), with their positions; other entries are left out.
+CREATE FUNCTION wastore_internal.chat_dedupe_pairs(list jsonb)
+RETURNS TABLE (adapter text, message_id text, n bigint) LANGUAGE sql IMMUTABLE
+BEGIN ATOMIC
+	SELECT p.adapter, p.message_id, p.n
+	  FROM (SELECT CASE WHEN jsonb_typeof(a.e -> 0) = 'string' THEN a.e ->> 0 END AS adapter,
+				   wastore_internal.json_id(a.e -> 1) AS message_id,
+				   a.n
+			  FROM jsonb_array_elements(list) WITH ORDINALITY AS a(e, n)
+			 WHERE CASE WHEN jsonb_typeof(a.e) = 'array' THEN jsonb_array_length(a.e) = 2
+						ELSE false END) p
+	 WHERE p.adapter IS NOT NULL AND p.message_id IS NOT NULL
+	   AND wastore_internal.id_fits(p.adapter) AND wastore_internal.id_fits(p.message_id);
+END;
+COMMENT ON FUNCTION wastore_internal.chat_dedupe_pairs(jsonb) IS
+	'The well-formed [adapter, message_id] pairs of a snapshot''s dedupe list, with their positions';
+
+-- Loading a snapshot: the incarnation's chat state is emptied, then each
+-- part is inserted, normalised.  A part of the wrong JSON type counts as
+-- empty; entries of the wrong shape, and overlong ids, are left out.  The
+-- inserts upsert, so that a lock or state row that a concurrent session
+-- wrote after the delete is replaced as well (dedupe keys cannot race: the
+-- caller holds the store's dedupe lock).
+CREATE FUNCTION wastore_internal.chat_load_snapshot(store_incarnation bigint, snapshot jsonb)
+RETURNS void LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	DELETE FROM wastore.chat_subscriptions WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_dedupe WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_thread_state WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_channel_state WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_locks WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_pending WHERE incarnation = store_incarnation;
+
+	-- Subscriptions: a list of ids, or a map-set {"<id>": true, ...} whose
+	-- members are the keys not mapped to false or null.
+	INSERT INTO wastore.chat_subscriptions (incarnation, thread_id)
+	SELECT DISTINCT store_incarnation, s.id
+	  FROM (SELECT wastore_internal.json_id(a.e) AS id
+			  FROM jsonb_array_elements(wastore_internal.json_part(snapshot, 'subscriptions', 'array')) AS a(e)
+			UNION ALL
+			SELECT o.k
+			  FROM jsonb_each(wastore_internal.json_part(snapshot, 'subscriptions', 'object')) AS o(k, v)
+			 WHERE jsonb_typeof(o.v) <> 'null' AND o.v <> 'false'::jsonb) s
+	 WHERE s.id IS NOT NULL AND wastore_internal.id_fits(s.id)
+	ON CONFLICT (incarnation, thread_id) DO NOTHING;
+
+	-- Dedupe: the set and the order list both count; the order list gives
+	-- the insertion order (first occurrence), and keys only in the set come
+	-- before it, oldest, in byte order.
+	INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq)
+	SELECT store_incarnation, k.adapter, k.message_id,
+		   row_number() OVER (ORDER BY k.rank, k.adapter COLLATE "C", k.message_id COLLATE "C")
+	  FROM (SELECT u.adapter, u.message_id, COALESCE(min(u.n), 0) AS rank
+			  FROM (SELECT d.adapter, d.message_id, NULL::bigint AS n
+					  FROM wastore_internal.chat_dedupe_pairs(
+							   wastore_internal.json_part(snapshot, 'dedupe', 'array')) d
+					UNION ALL
+					SELECT o.adapter, o.message_id, o.n
+					  FROM wastore_internal.chat_dedupe_pairs(
+							   wastore_internal.json_part(snapshot, 'dedupe_order', 'array')) o) u
+			 GROUP BY u.adapter, u.message_id) k;
+
+	INSERT INTO wastore.chat_thread_state (incarnation, thread_id, state)
+	SELECT store_incarnation, o.k, o.v
+	  FROM jsonb_each(wastore_internal.json_part(snapshot, 'thread_state', 'object')) AS o(k, v)
+	 WHERE jsonb_typeof(o.v) = 'object' AND wastore_internal.id_fits(o.k)
+	ON CONFLICT (incarnation, thread_id) DO UPDATE SET state = excluded.state;
+
+	INSERT INTO wastore.chat_channel_state (incarnation, channel_id, state)
+	SELECT store_incarnation, o.k, o.v
+	  FROM jsonb_each(wastore_internal.json_part(snapshot, 'channel_state', 'object')) AS o(k, v)
+	 WHERE jsonb_typeof(o.v) = 'object' AND wastore_internal.id_fits(o.k)
+	ON CONFLICT (incarnation, channel_id) DO UPDATE SET state = excluded.state;
+
+	-- Locks: {"<key>": {"owner": "...", "strategy": "reject" | "queue" |
+	-- "debounce", "metadata": {...}, "expires_at": <ms since the epoch>}}.
+	-- owner is required; strategy defaults to reject, metadata to {},
+	-- expires_at to none (a fraction of a millisecond is dropped).  Any
+	-- member of another type or value leaves the lock out.
+	INSERT INTO wastore.chat_locks (incarnation, lock_key, owner, strategy, metadata, expires_at)
+	SELECT store_incarnation, f.k, f.owner, f.strategy::wastore.lock_strategy, f.metadata,
+		   CASE WHEN f.ms IS NOT NULL THEN
+			   to_timestamp(0)
+			   + div(f.ms, 1000)::float8 * interval '1 second'
+			   + mod(f.ms, 1000)::float8 * interval '1 millisecond'
+		   END
+	  FROM (SELECT o.k,
+				   CASE WHEN jsonb_typeof(o.v -> 'owner') = 'string' THEN o.v ->> 'owner' END AS owner,
+				   CASE WHEN COALESCE(jsonb_typeof(o.v -> 'strategy'), 'null') = 'null' THEN 'reject'
+						WHEN jsonb_typeof(o.v -> 'strategy') = 'string'
+						 AND o.v ->> 'strategy' IN ('reject', 'queue', 'debounce')
+						THEN o.v ->> 'strategy'
+				   END AS strategy,
+				   CASE WHEN COALESCE(jsonb_typeof(o.v -> 'metadata'), 'null') = 'null' THEN '{}'::jsonb
+						WHEN jsonb_typeof(o.v -> 'metadata') = 'object' THEN o.v -> 'metadata'
+				   END AS metadata,
+				   COALESCE(jsonb_typeof(o.v -> 'expires_at'), 'null') AS ms_type,
+				   CASE WHEN jsonb_typeof(o.v -> 'expires_at') = 'number'
+						THEN floor((o.v ->> 'expires_at')::numeric)
+				   END AS ms
+			  FROM jsonb_each(wastore_internal.json_part(snapshot, 'locks', 'object')) AS o(k, v)
+			 WHERE jsonb_typeof(o.v) = 'object') f
+	 WHERE f.owner IS NOT NULL AND f.strategy IS NOT NULL AND f.metadata IS NOT NULL
+	   AND wastore_internal.id_fits(f.k) AND wastore_internal.id_fits(f.owner)
+	   AND (f.ms_type = 'null' OR f.ms BETWEEN -200000000000000 AND 9000000000000000)
+	ON CONFLICT (incarnation, lock_key) DO UPDATE
+	   SET owner = excluded.owner, strategy = excluded.strategy,
+		   metadata = excluded.metadata, expires_at = excluded.expires_at;
+
+	-- Pending entries: {"<key>": [entry, ...]}, every entry a JSON object,
+	-- numbered in the order of the keys and of each list.
+	INSERT INTO wastore.chat_pending (incarnation, lock_key, seq, entry)
+	SELECT store_incarnation, p.k, nextval('wastore.chat_seq'), p.e
+	  FROM (SELECT o.k, a.e, a.n
+			  FROM jsonb_each(wastore_internal.json_part(snapshot, 'pending_locks', 'object')) AS o(k, v),
+				   LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.v) = 'array' THEN o.v
+													 ELSE '[]'::jsonb END) WITH ORDINALITY AS a(e, n)
+			 WHERE jsonb_typeof(a.e) = 'object' AND wastore_internal.id_fits(o.k)
+			 ORDER BY o.k, a.n) p;
+END;
+COMMENT ON FUNCTION wastore_internal.chat_load_snapshot(bigint, jsonb) IS
+	'Replaces the chat state of a store incarnation with a snapshot, normalised (wastore.chat_load_snapshot)';
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore_internal FROM PUBLIC;
 
 -- Granting a service role access: one call by the extension's owner (or a
 -- superuser).  The role gets the schema, the functions and the stores view;

@@ -93,6 +93,16 @@ commit_run(CommitWork work, void *arg, CommitOutcome *outcome)
 }
 
 void
+commit_run_or_raise(CommitWork work, void *arg)
+{
+	CommitOutcome outcome;
+
+	commit_run(work, arg, &outcome);
+	if (!outcome.ok)
+		ReThrowError(outcome.error);
+}
+
+void
 commit_run_attempts(CommitWork work, void *arg, CommitOutcome *outcome,
 					int max_attempts)
 {

@@ -31,6 +31,9 @@ typedef struct CommitOutcome
  */
 extern void commit_run(CommitWork work, void *arg, CommitOutcome *outcome);
 
+/* commit_run, raising the last failure when the work did not land. */
+extern void commit_run_or_raise(CommitWork work, void *arg);
+
 /* Whether an error is one a retry may cure: 40001, 40P01, 55P03. */
 extern bool commit_is_transient(int sqlerrcode);
 

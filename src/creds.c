@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "args.h"
 #include "creds.h"
 #include "plans.h"
 #include "store.h"
@@ -114,25 +115,6 @@ static bool
 is_object_value(const JsonbValue *v)
 {
 	return v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data);
-}
-
-static bool
-is_json_null(Jsonb *jb)
-{
-	JsonbValue	v;
-
-	return JsonbExtractScalar(&jb->root, &v) && v.type == jbvNull;
-}
-
-/* "object", "array", "string", "number", "boolean" or "null" */
-static const char *
-json_kind(Jsonb *jb)
-{
-	JsonbValue	v;
-
-	if (JsonbExtractScalar(&jb->root, &v))
-		return JsonbTypeName(&v);
-	return JsonContainerIsArray(&jb->root) ? "array" : "object";
 }
 
 static Jsonb *
@@ -282,12 +264,8 @@ merged_auth_state(Jsonb *current, Jsonb *updates, bool deep)
 void
 creds_check_updates(Jsonb *updates, const char *name)
 {
-	if (!JsonContainerIsObject(&updates->root))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a JSON object", name),
-				 errdetail("It is a JSON %s.", json_kind(updates)),
-				 errhint("Pass the creds fields to merge, as {\"<field>\": value}.")));
+	wastore_check_object(&updates->root, name,
+						 "Pass the creds fields to merge, as {\"<field>\": value}.");
 }
 
 Jsonb *
@@ -357,15 +335,6 @@ read_auth_state(const StoreRef *ref)
 										SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Copies a result out of SPI's memory, to survive SPI_finish. */
-static Jsonb *
-transfer(Jsonb *value)
-{
-	if (value == NULL)
-		return NULL;
-	return DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(value), false, -1));
-}
-
 typedef enum AuthPart
 {
 	AUTH_PART_NONE,				/* an ordinary connection key */
@@ -394,7 +363,7 @@ auth_part_result(FunctionCallInfo fcinfo, AuthPart part)
 	if (store_find(store, &ref))
 	{
 		SPI_connect();
-		result = transfer(read_auth_part(&ref, part));
+		result = wastore_jsonb_copy_out(read_auth_part(&ref, part));
 		SPI_finish();
 	}
 
@@ -435,7 +404,7 @@ creds_merge_creds(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	store_open(store, &ref);
-	result = transfer(creds_merge(&ref, updates, deep));
+	result = wastore_jsonb_copy_out(creds_merge(&ref, updates, deep));
 	SPI_finish();
 
 	PG_RETURN_JSONB_P(result);
@@ -449,11 +418,9 @@ creds_merge_creds(PG_FUNCTION_ARGS)
 static text *
 conn_key_arg(FunctionCallInfo fcinfo, int argno, AuthPart *part)
 {
-	text	   *key = wastore_text_arg(fcinfo, argno, "key");
+	text	   *key = wastore_id_arg(fcinfo, argno, "key");
 	const char *k = VARDATA_ANY(key);
 	int			len = VARSIZE_ANY_EXHDR(key);
-
-	wastore_check_key_id(k, len);
 
 	if (len == 10 && memcmp(k, "auth_state", 10) == 0)
 		*part = AUTH_PART_AUTH_STATE;
@@ -487,29 +454,9 @@ creds_conn_put(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key = conn_writable_key_arg(fcinfo, 1);
-	Jsonb	   *value = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	StoreRef	ref;
-	Datum		values[3] = {(Datum) 0, PointerGetDatum(key), (Datum) 0};
+	Jsonb	   *value = wastore_value_or_delete_arg(fcinfo, 2);
 
-	/* SQL NULL and JSON null delete */
-	if (value != NULL && is_json_null(value))
-		value = NULL;
-
-	SPI_connect();
-	if (value != NULL)
-	{
-		store_open(store, &ref);
-		values[0] = StoreRefGetDatum(&ref);
-		values[2] = JsonbPGetDatum(value);
-		wastore_plan_execute(&conn_upsert_plan, values, NULL, false, SPI_OK_INSERT);
-	}
-	else if (store_find(store, &ref))
-	{
-		values[0] = StoreRefGetDatum(&ref);
-		wastore_plan_execute(&conn_delete_plan, values, NULL, false, SPI_OK_DELETE);
-	}
-	SPI_finish();
-
+	store_put(store, key, value, &conn_upsert_plan, &conn_delete_plan);
 	PG_RETURN_VOID();
 }
 
@@ -518,18 +465,9 @@ Datum
 creds_conn_delete(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
-	text	   *key = conn_writable_key_arg(fcinfo, 1);
-	StoreRef	ref;
+	Datum		values[2] = {(Datum) 0, PointerGetDatum(conn_writable_key_arg(fcinfo, 1))};
 
-	if (store_find(store, &ref))
-	{
-		Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(key)};
-
-		SPI_connect();
-		wastore_plan_execute(&conn_delete_plan, values, NULL, false, SPI_OK_DELETE);
-		SPI_finish();
-	}
-
+	store_execute(store, STORE_WRITE, &conn_delete_plan, values, NULL, SPI_OK_DELETE);
 	PG_RETURN_VOID();
 }
 
@@ -547,19 +485,14 @@ creds_conn_get(PG_FUNCTION_ARGS)
 	{
 		SPI_connect();
 		if (part != AUTH_PART_NONE)
-			result = read_auth_part(&ref, part);
+			result = wastore_jsonb_copy_out(read_auth_part(&ref, part));
 		else
 		{
 			Datum		values[2] = {StoreRefGetDatum(&ref), PointerGetDatum(key)};
-			bool		isnull;
 
-			if (wastore_plan_execute(&conn_get_plan, values, NULL, true,
-									 SPI_OK_SELECT) > 0)
-				result = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 1,
-													  &isnull));
+			wastore_plan_execute(&conn_get_plan, values, NULL, true, SPI_OK_SELECT);
+			result = wastore_result_jsonb();
 		}
-		result = transfer(result);
 		SPI_finish();
 	}
 
@@ -577,7 +510,6 @@ creds_conn_snapshot(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	StoreRef	ref;
 	Datum		values[2];
-	bool		isnull;
 	Jsonb	   *result;
 
 	/* a missing store gives the empty snapshot (incarnation 0 has no rows) */
@@ -586,9 +518,7 @@ creds_conn_snapshot(PG_FUNCTION_ARGS)
 	values[1] = StoreRefGetDatum(&ref);
 	SPI_connect();
 	wastore_plan_execute(&snapshot_plan, values, NULL, true, SPI_OK_SELECT);
-	result = transfer(DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 1,
-												   &isnull)));
+	result = wastore_result_jsonb();
 	SPI_finish();
 
 	PG_RETURN_JSONB_P(result);

@@ -15,7 +15,7 @@
  * describe them land together or not at all.
  *
  * The family app-state-sync-version is the exception: it is stored
- * normalised (appstate.c) and read and written as Baileys' LTHashState JSON.
+ * normalised (appstate_*.c) and read and written as Baileys' LTHashState JSON.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +38,7 @@
 #include "utils/tuplestore.h"
 
 #include "appstate.h"
+#include "args.h"
 #include "commit.h"
 #include "creds.h"
 #include "plans.h"
@@ -189,21 +190,6 @@ read_family(FunctionCallInfo fcinfo, WastorePlan *plan, bits32 srf_flags)
 }
 
 /*
- * Byte order of two ids, for sorting the ids of a get.
- */
-static int
-id_cmp(const void *a, const void *b)
-{
-	text	   *x = DatumGetTextPP(*(const Datum *) a);
-	text	   *y = DatumGetTextPP(*(const Datum *) b);
-	int			lx = VARSIZE_ANY_EXHDR(x);
-	int			ly = VARSIZE_ANY_EXHDR(y);
-	int			c = memcmp(VARDATA_ANY(x), VARDATA_ANY(y), Min(lx, ly));
-
-	return c != 0 ? c : (lx > ly) - (lx < ly);
-}
-
-/*
  * get reads the primary key index itself, one probe per id, instead of
  * running a statement through SPI: a single-key get is the hottest call of
  * a client (every message decrypted or encrypted reads a session), and the
@@ -225,7 +211,7 @@ keys_lookup(ReturnSetInfo *rsinfo, const StoreRef *ref, Oid family, ArrayType *i
 	int			nelems;
 
 	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
-	qsort(elems, nelems, sizeof(Datum), id_cmp);
+	qsort(elems, nelems, sizeof(Datum), wastore_text_datum_cmp);
 
 	rel = table_open(wastore_table_oid("keys"), AccessShareLock);
 	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
@@ -238,7 +224,7 @@ keys_lookup(ReturnSetInfo *rsinfo, const StoreRef *ref, Oid family, ArrayType *i
 				ObjectIdGetDatum(family));
 	for (int i = 0; i < nelems; i++)
 	{
-		if (i > 0 && id_cmp(&elems[i - 1], &elems[i]) == 0)
+		if (i > 0 && wastore_text_datum_cmp(&elems[i - 1], &elems[i]) == 0)
 			continue;
 		ScanKeyInit(&keys[2], Anum_keys_pkey_id, BTEqualStrategyNumber, F_TEXTEQ, elems[i]);
 		index_rescan(scan, keys, 3, NULL, 0);
@@ -268,10 +254,10 @@ keys_get(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	const char *family = wastore_family_arg(fcinfo, 1);
-	ArrayType  *ids = wastore_text_array_arg(fcinfo, 2, "ids");
+	ArrayType  *ids = wastore_id_array_arg(fcinfo, 2, "ids");
 	StoreRef	ref;
 
-	InitMaterializedSRF(fcinfo, 0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
 	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
 		return (Datum) 0;
@@ -309,33 +295,16 @@ keys_list_ids(PG_FUNCTION_ARGS)
  * Writing
  */
 
-static const char *
-json_kind(JsonbContainer *container)
-{
-	if (JsonContainerIsScalar(container))
-		return "scalar";
-	return JsonContainerIsArray(container) ? "array" : "object";
-}
-
 static int
 key_write_cmp(const void *a, const void *b)
 {
 	const KeyWrite *wa = (const KeyWrite *) a;
 	const KeyWrite *wb = (const KeyWrite *) b;
-	int			la,
-				lb,
-				c;
 
 	if (wa->family != wb->family)
 		return wa->family < wb->family ? -1 : 1;
-
 	/* byte order, as the "C" collation of the id column sorts */
-	la = VARSIZE_ANY_EXHDR(wa->id);
-	lb = VARSIZE_ANY_EXHDR(wb->id);
-	c = memcmp(VARDATA_ANY(wa->id), VARDATA_ANY(wb->id), Min(la, lb));
-	if (c != 0)
-		return c;
-	return (la > lb) - (la < lb);
+	return wastore_text_cmp(wa->id, wb->id);
 }
 
 /*
@@ -352,12 +321,8 @@ parse_batch(KeyBatch *batch)
 	int			allocated = 16;
 	int			family = -1;
 
-	if (!JsonContainerIsObject(root))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("data must be a JSON object"),
-				 errdetail("It is a JSON %s.", json_kind(root)),
-				 errhint("Pass {\"<family>\": {\"<id>\": value or null}}.")));
+	wastore_check_object(root, "data",
+						 "Pass {\"<family>\": {\"<id>\": value or null}}.");
 
 	batch->writes = palloc(sizeof(KeyWrite) * allocated);
 	batch->nwrites = 0;
@@ -402,7 +367,8 @@ parse_batch(KeyBatch *batch)
 			{
 				if (r == WJB_KEY)
 				{
-					wastore_check_key_id(fv.val.string.val, fv.val.string.len);
+					wastore_check_id("key id", wastore_families[family],
+									 fv.val.string.val, fv.val.string.len);
 					id = cstring_to_text_with_len(fv.val.string.val, fv.val.string.len);
 				}
 				else if (r == WJB_VALUE)

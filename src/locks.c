@@ -32,6 +32,7 @@
 #include "storage/lock.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "locks.h"
 #include "lthash_core.h"
 #include "store.h"
@@ -42,9 +43,9 @@
  * preceded by its length so that no two lists of parts hash alike, the first
  * 64 bits in the tag.
  */
-static void
-keyed_tag(LOCKTAG *tag, const StoreRef *ref, uint16 space,
-		  int nparts, const char *const *parts, const int *lens)
+static uint64
+keyed_hash(const StoreRef *ref, uint16 space,
+		   int nparts, const char *const *parts, const int *lens)
 {
 	LthashHmacKey key;
 	LthashHmac	ctx;
@@ -68,15 +69,34 @@ keyed_tag(LOCKTAG *tag, const StoreRef *ref, uint16 space,
 		hash = (hash << 8) | digest[i];
 	lthash_wipe(&key, sizeof(key));
 	lthash_wipe(&ctx, sizeof(ctx));
+	return hash;
+}
 
+static void
+set_tag(LOCKTAG *tag, uint64 hash, uint16 space)
+{
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId,
 						 (uint32) (hash >> 32), (uint32) hash, space);
 }
 
 static void
+keyed_tag(LOCKTAG *tag, const StoreRef *ref, uint16 space,
+		  int nparts, const char *const *parts, const int *lens)
+{
+	set_tag(tag, keyed_hash(ref, space, nparts, parts, lens), space);
+}
+
+uint64
+locks_store_lock_hash(const StoreRef *ref)
+{
+	return keyed_hash(ref, WASTORE_LOCKSPACE_STORE, 0, NULL, NULL);
+}
+
+/* computed once per incarnation, when the store is resolved (store.c) */
+static void
 store_tag(LOCKTAG *tag, const StoreRef *ref)
 {
-	keyed_tag(tag, ref, WASTORE_LOCKSPACE_STORE, 0, NULL, NULL);
+	set_tag(tag, ref->store_lock_hash, WASTORE_LOCKSPACE_STORE);
 }
 
 static void
@@ -217,7 +237,7 @@ locks_lock_records(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	const char *family = wastore_family_arg(fcinfo, 1);
-	ArrayType  *ids = wastore_text_array_arg(fcinfo, 2, "ids");
+	ArrayType  *ids = wastore_id_array_arg(fcinfo, 2, "ids");
 	Datum	   *elems;
 	int			nelems;
 	LOCKTAG    *tags;

@@ -29,6 +29,9 @@
 #define WASTORE_LOCKSPACE_RECORD	30563
 #define WASTORE_LOCKSPACE_DEDUPE	30564
 
+/* The keyed hash in the tag of the store's own lock (StoreRef's copy). */
+extern uint64 locks_store_lock_hash(const StoreRef *ref);
+
 /* Waits for the store's lock in exclusive mode (for drop_store). */
 extern void locks_acquire_store_exclusive(const StoreRef *ref);
 

@@ -22,11 +22,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "args.h"
 #include "lthash.h"
-#include "wastore.h"
 
 /*
- * Helpers shared with appstate.c
+ * Helpers shared with the appstate_*.c files
  */
 
 LtHash *
@@ -164,6 +164,26 @@ lthash_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
+bytea *
+lthash_make_bytea(const uint8 *data, size_t len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), data, len);
+	return b;
+}
+
+ArrayType *
+lthash_make_bytea_array(const uint8 *const *data, int n, size_t len)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = PointerGetDatum(lthash_make_bytea(data[i], len));
+	return construct_array(elems, n, BYTEAOID, -1, false, TYPALIGN_INT);
+}
+
 PG_FUNCTION_INFO_V1(lthash_from_bytea);
 Datum
 lthash_from_bytea(PG_FUNCTION_ARGS)
@@ -186,11 +206,8 @@ Datum
 lthash_to_bytea(PG_FUNCTION_ARGS)
 {
 	LtHash	   *h = PG_GETARG_LTHASH_P(0);
-	bytea	   *result = palloc(VARHDRSZ + LTHASH_BYTES);
 
-	SET_VARSIZE(result, VARHDRSZ + LTHASH_BYTES);
-	memcpy(VARDATA(result), h->bytes, LTHASH_BYTES);
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_BYTEA_P(lthash_make_bytea(h->bytes, LTHASH_BYTES));
 }
 
 /*

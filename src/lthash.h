@@ -44,6 +44,10 @@ typedef struct ByteaItems
 extern void lthash_bytea_items(ArrayType *array, const char *name, int want_len,
 							   ByteaItems *items);
 
+/* A bytea of len bytes, and a bytea[] of n such values. */
+extern bytea *lthash_make_bytea(const uint8 *data, size_t len);
+extern ArrayType *lthash_make_bytea_array(const uint8 *const *data, int n, size_t len);
+
 /* a bytea argument: not NULL (22004), and of want_len bytes unless < 0 (22023) */
 extern bytea *lthash_bytea_arg(FunctionCallInfo fcinfo, int argno, const char *name,
 							   int want_len);

@@ -11,7 +11,7 @@
  * fuzzer (test/fuzz).
  *
  * One header for the whole core, though its code is split by job, because
- * callers use the core as one library (lthash.c and appstate.c each call
+ * callers use the core as one library (lthash.c and the appstate_*.c files call
  * into three of its files) and the jobs share types (LthashHmacKey,
  * LthashLanes).  The files, all named lthash_core_*, which is how the unit
  * test, the fuzzer and the benchmark find them:

@@ -5,7 +5,7 @@
  *	  the snapshot MAC and the patch MAC; backend-free.
  *
  * The formulas are WhatsApp's (see lthash-vectors.md, whose vectors the unit
- * test checks); the server's SQL functions (appstate.c) only check their
+ * test checks); the server's SQL functions (appstate_mac.c) only check their
  * arguments and call these.  The index MAC is plain HMAC-SHA256 of the index
  * JSON (lthash_hmac_sha256) and needs no formula of its own.
  *

@@ -136,3 +136,25 @@ wastore_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 	check_rc(rc, expected_rc, sql);
 	return SPI_processed;
 }
+
+Jsonb *
+wastore_jsonb_copy_out(Jsonb *value)
+{
+	if (value == NULL)
+		return NULL;
+	return DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(value), false, -1));
+}
+
+Jsonb *
+wastore_result_jsonb(void)
+{
+	bool		isnull;
+	Datum		value;
+
+	if (SPI_processed == 0)
+		return NULL;
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return NULL;
+	return wastore_jsonb_copy_out(DatumGetJsonbP(value));
+}

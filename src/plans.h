@@ -24,6 +24,7 @@
 #define WASTORE_PLANS_H
 
 #include "executor/spi.h"
+#include "utils/jsonb.h"
 
 typedef struct WastorePlan
 {
@@ -48,5 +49,14 @@ extern Portal wastore_plan_cursor_open(WastorePlan *plan, Datum *values);
 /* Runs a one-off statement (not kept), as wastore_plan_execute does. */
 extern uint64 wastore_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 									   Datum *values, int expected_rc);
+
+/*
+ * jsonb out of SPI.  wastore_jsonb_copy_out copies a value (NULL stays
+ * NULL) into the memory of the caller of SPI_connect, so that it survives
+ * SPI_finish; wastore_result_jsonb is the copied-out first column of the
+ * last statement's first row, or NULL when there is no row or it is NULL.
+ */
+extern Jsonb *wastore_jsonb_copy_out(Jsonb *value);
+extern Jsonb *wastore_result_jsonb(void);
 
 #endif							/* WASTORE_PLANS_H */

@@ -32,9 +32,11 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "args.h"
 #include "locks.h"
 #include "plans.h"
 #include "store.h"
+#include "store_cache.h"
 #include "tables.h"
 #include "wastore.h"
 
@@ -71,6 +73,27 @@ static WastorePlan state_tables_plan = {
 };
 
 /*
+ * A store_owners row as a StoreRef.  The table's CHECK constraint guarantees
+ * the salt's length; this only makes sure of it before copying.
+ */
+static void
+ref_from_tuple(HeapTuple tuple, TupleDesc desc, StoreRef *ref)
+{
+	bool		isnull;
+	bytea	   *salt;
+
+	memset(ref, 0, sizeof(StoreRef));
+	ref->owner = DatumGetObjectId(heap_getattr(tuple, Anum_store_owners_owner, desc, &isnull));
+	ref->incarnation = DatumGetInt64(heap_getattr(tuple, Anum_store_owners_incarnation, desc, &isnull));
+	salt = DatumGetByteaPP(heap_getattr(tuple, Anum_store_owners_lock_salt, desc, &isnull));
+	if (isnull || VARSIZE_ANY_EXHDR(salt) != STORE_LOCK_SALT_BYTES)
+		elog(ERROR, "lock salt of incarnation " INT64_FORMAT " has the wrong length",
+			 ref->incarnation);
+	memcpy(ref->lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
+	ref->store_lock_hash = locks_store_lock_hash(ref);
+}
+
+/*
  * The store's live incarnation, read straight from the primary key index of
  * store_owners with the latest snapshot, not through SPI: the check must see
  * every store (to refuse another role's rather than take it for missing),
@@ -81,7 +104,7 @@ static WastorePlan state_tables_plan = {
  * never asked for.
  */
 static bool
-store_lookup(text *store, StoreRef *ref)
+store_lookup(text *store, StoreRef *ref, bool *committed)
 {
 	Relation	rel;
 	ScanKeyData key;
@@ -109,19 +132,11 @@ store_lookup(text *store, StoreRef *ref)
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
 							  snapshot, 1, &key);
 	tuple = systable_getnext(scan);
+	*committed = false;
 	if (HeapTupleIsValid(tuple))
 	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		bytea	   *salt;
-
-		ref->owner = DatumGetObjectId(heap_getattr(tuple, Anum_store_owners_owner, desc, &isnull));
-		ref->incarnation = DatumGetInt64(heap_getattr(tuple, Anum_store_owners_incarnation, desc, &isnull));
-		salt = DatumGetByteaPP(heap_getattr(tuple, Anum_store_owners_lock_salt, desc, &isnull));
-		/* the table's CHECK constraint guarantees the length */
-		if (VARSIZE_ANY_EXHDR(salt) != STORE_LOCK_SALT_BYTES)
-			elog(ERROR, "lock salt of store \"%s\" has the wrong length", text_to_cstring(store));
-		memcpy(ref->lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
+		ref_from_tuple(tuple, RelationGetDescr(rel), ref);
+		*committed = !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -177,10 +192,28 @@ check_usable(text *store, const StoreRef *ref)
 				 errhint("Its owner can grant the owning role to the roles that should share the store.")));
 }
 
+/*
+ * The cache, or else the table.  Only rows committed by other transactions
+ * are cached: a row this transaction inserted may yet roll back.
+ */
+static bool
+store_resolve(text *store, StoreRef *ref)
+{
+	bool		committed;
+
+	if (store_cache_get(store, ref))
+		return true;
+	if (!store_lookup(store, ref, &committed))
+		return false;
+	if (committed)
+		store_cache_put(store, ref);
+	return true;
+}
+
 bool
 store_find(text *store, StoreRef *ref)
 {
-	if (!store_lookup(store, ref))
+	if (!store_resolve(store, ref))
 		return false;
 	check_usable(store, ref);
 	return true;
@@ -192,8 +225,9 @@ store_open(text *store, StoreRef *ref)
 	for (;;)
 	{
 		int64		incarnation;
+		bool		committed;
 
-		if (!store_lookup(store, ref))
+		if (!store_resolve(store, ref))
 		{
 			Datum		values[2] = {PointerGetDatum(store), ObjectIdGetDatum(GetUserId())};
 
@@ -209,7 +243,7 @@ store_open(text *store, StoreRef *ref)
 			 * committed row gets a miss here (REPEATABLE READ and up): a
 			 * serialization failure, which set and try_set retry.
 			 */
-			if (!store_lookup(store, ref))
+			if (!store_lookup(store, ref, &committed))
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 						 errmsg("store \"%s\" was created by a concurrent transaction",
@@ -221,12 +255,61 @@ store_open(text *store, StoreRef *ref)
 		 * The share lock, then a second look: a drop_store that held the
 		 * lock exclusively has committed by now, and the store is then
 		 * missing or a new incarnation, which this writer must use instead.
+		 * The cache will do for the second look: the dropping transaction
+		 * sent its invalidation before it released the lock, and
+		 * store_resolve takes it in.
 		 */
 		incarnation = ref->incarnation;
 		locks_acquire_store_share(ref);
-		if (store_lookup(store, ref) && ref->incarnation == incarnation)
+		if (store_resolve(store, ref) && ref->incarnation == incarnation)
 			return;
 	}
+}
+
+uint64
+store_execute(text *store, StoreUse use, WastorePlan *plan, Datum *values,
+			  const char *nulls, int expected_rc)
+{
+	StoreRef	ref;
+	uint64		processed = 0;
+
+	if (use != STORE_CREATE && !store_find(store, &ref))
+		return 0;
+	SPI_connect();
+	if (use == STORE_CREATE)
+		store_open(store, &ref);
+	values[0] = StoreRefGetDatum(&ref);
+	processed = wastore_plan_execute(plan, values, nulls, use == STORE_READ, expected_rc);
+	SPI_finish();
+	return processed;
+}
+
+void
+store_put(text *store, text *id, Jsonb *value,
+		  WastorePlan *upsert_plan, WastorePlan *delete_plan)
+{
+	Datum		values[3] = {(Datum) 0, PointerGetDatum(id), PointerGetDatum(value)};
+
+	if (value != NULL)
+		store_execute(store, STORE_CREATE, upsert_plan, values, NULL, SPI_OK_INSERT);
+	else
+		store_execute(store, STORE_WRITE, delete_plan, values, NULL, SPI_OK_DELETE);
+}
+
+Jsonb *
+store_read_jsonb(text *store, WastorePlan *plan, Datum *values)
+{
+	StoreRef	ref;
+	Jsonb	   *result = NULL;
+
+	if (!store_find(store, &ref))
+		return NULL;
+	SPI_connect();
+	values[0] = StoreRefGetDatum(&ref);
+	wastore_plan_execute(plan, values, NULL, true, SPI_OK_SELECT);
+	result = wastore_result_jsonb();
+	SPI_finish();
+	return result;
 }
 
 PG_FUNCTION_INFO_V1(store_create);
@@ -275,51 +358,79 @@ store_owns_store(PG_FUNCTION_ARGS)
 	text	   *store = PG_GETARG_TEXT_PP(0);
 	StoreRef	ref;
 
-	PG_RETURN_BOOL(store_lookup(store, &ref) && owner_is_usable(ref.owner));
+	PG_RETURN_BOOL(store_resolve(store, &ref) && owner_is_usable(ref.owner));
 }
 
 /*
- * BEFORE DELETE trigger of wastore.store_owners: deleting a store, however it
- * is done (drop_store, or a DELETE by an administrator), waits for the
- * store's writers and then deletes the incarnation's rows in every state
- * table.  Its rows are unreachable from then on anyway (the name maps to no
- * incarnation, or a new one); the purge is what makes a logout forget the
- * keys.
+ * An administrator may give a store to another role (UPDATE of owner); the
+ * rest of the row is the incarnation itself and never changes.
+ */
+static HeapTuple
+store_owners_update(TriggerData *trigdata)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	StoreRef	old_ref,
+				new_ref;
+	bool		isnull;
+
+	ref_from_tuple(trigdata->tg_trigtuple, desc, &old_ref);
+	ref_from_tuple(trigdata->tg_newtuple, desc, &new_ref);
+	if (old_ref.incarnation != new_ref.incarnation ||
+		memcmp(old_ref.lock_salt, new_ref.lock_salt, STORE_LOCK_SALT_BYTES) != 0 ||
+		wastore_text_cmp(DatumGetTextPP(heap_getattr(trigdata->tg_trigtuple,
+													 Anum_store_owners_store, desc, &isnull)),
+						 DatumGetTextPP(heap_getattr(trigdata->tg_newtuple,
+													 Anum_store_owners_store, desc, &isnull))) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("only the owner of a store can be changed"),
+				 errdetail("The store id, incarnation and lock salt name one incarnation of the store."),
+				 errhint("To rename a store, copy its state with the functions; to start it afresh, drop and create it.")));
+
+	/* every backend forgets the old owner at commit */
+	store_cache_invalidate(RelationGetRelid(trigdata->tg_relation));
+	return trigdata->tg_newtuple;
+}
+
+/*
+ * BEFORE DELETE OR UPDATE row trigger of wastore.store_owners.
+ *
+ * Deleting a store, however it is done (drop_store, or a DELETE by an
+ * administrator), waits for the store's writers and then deletes the
+ * incarnation's rows in every state table.  Its rows are unreachable from
+ * then on anyway (the name maps to no incarnation, or a new one); the purge
+ * is what makes a logout forget the keys.  Either change makes every
+ * backend forget the stores it cached (store_cache.c).
  */
 PG_FUNCTION_INFO_V1(store_owners_purge);
 Datum
 store_owners_purge(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	TupleDesc	desc;
 	StoreRef	ref;
-	bytea	   *salt;
-	bool		isnull;
 	uint64		ntables;
 	char	  **tables;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		!(TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("wastore.store_owners_purge() must be called as a BEFORE DELETE row trigger")));
+				 errmsg("wastore.store_owners_purge() must be called as a BEFORE DELETE OR UPDATE row trigger")));
 
-	desc = RelationGetDescr(trigdata->tg_relation);
-	memset(&ref, 0, sizeof(ref));
-	ref.incarnation = DatumGetInt64(heap_getattr(trigdata->tg_trigtuple,
-												 Anum_store_owners_incarnation,
-												 desc, &isnull));
-	salt = DatumGetByteaPP(heap_getattr(trigdata->tg_trigtuple,
-										Anum_store_owners_lock_salt, desc, &isnull));
-	if (VARSIZE_ANY_EXHDR(salt) != STORE_LOCK_SALT_BYTES)
-		elog(ERROR, "lock salt of incarnation " INT64_FORMAT " has the wrong length",
-			 ref.incarnation);
-	memcpy(ref.lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		return PointerGetDatum(store_owners_update(trigdata));
 
-	/* wait for the store's writers: what they commit is purged too */
+	ref_from_tuple(trigdata->tg_trigtuple, RelationGetDescr(trigdata->tg_relation), &ref);
+
+	/*
+	 * Wait for the store's writers: what they commit is purged too.  The
+	 * invalidation is sent at commit, before this lock is released.
+	 */
 	locks_acquire_store_exclusive(&ref);
+	store_cache_invalidate(RelationGetRelid(trigdata->tg_relation));
 
 	SPI_connect();
 	ntables = wastore_plan_execute(&state_tables_plan, NULL, NULL, true, SPI_OK_SELECT);

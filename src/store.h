@@ -15,6 +15,10 @@
 
 #include "postgres.h"
 
+#include "utils/jsonb.h"
+
+#include "plans.h"
+
 #define STORE_LOCK_SALT_BYTES 32
 
 /* The live incarnation of a store id. */
@@ -23,6 +27,7 @@ typedef struct StoreRef
 	int64		incarnation;	/* 0: the store does not exist */
 	Oid			owner;
 	uint8		lock_salt[STORE_LOCK_SALT_BYTES];	/* keys its lock tags */
+	uint64		store_lock_hash;	/* the tag of the store's own lock */
 } StoreRef;
 
 /* The incarnation as a statement parameter. */
@@ -43,5 +48,39 @@ extern bool store_find(text *store, StoreRef *ref);
  * purges what it wrote.  The caller must be connected to SPI.
  */
 extern void store_open(text *store, StoreRef *ref);
+
+/*
+ * The entry pattern of most functions: resolve the store, run one statement
+ * on it in an SPI connection of its own.  $1 of the statement is the
+ * incarnation (the helper fills values[0]); values[1..] are the caller's.
+ *
+ * STORE_READ and STORE_WRITE skip a missing store (and return 0): a read
+ * of it finds nothing, a delete has nothing to delete.  STORE_CREATE
+ * opens the store as store_open does.  STORE_READ runs the statement
+ * read-only.  Returns the rows the statement returned or touched.
+ */
+typedef enum StoreUse
+{
+	STORE_READ,
+	STORE_WRITE,
+	STORE_CREATE,
+} StoreUse;
+
+extern uint64 store_execute(text *store, StoreUse use, WastorePlan *plan,
+							Datum *values, const char *nulls, int expected_rc);
+
+/*
+ * A put whose NULL value deletes: upsert_plan ($1 incarnation, $2 id, $3
+ * value) when value is not NULL, else delete_plan ($1, $2) if the store
+ * exists.  id is the key within the store.
+ */
+extern void store_put(text *store, text *id, Jsonb *value,
+					  WastorePlan *upsert_plan, WastorePlan *delete_plan);
+
+/*
+ * Runs a read statement on the store; the jsonb in the first column of its
+ * first row, copied into the caller's memory, or NULL (no store, no row).
+ */
+extern Jsonb *store_read_jsonb(text *store, WastorePlan *plan, Datum *values);
 
 #endif							/* WASTORE_STORE_H */

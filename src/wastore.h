@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * wastore.h
- *	  Settings and argument checks shared by every part of wastore.
+ *	  Settings, limits and the key families, shared by every part of wastore.
+ *	  Argument checks are in args.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -9,7 +10,6 @@
 #define WASTORE_H
 
 #include "fmgr.h"
-#include "utils/array.h"
 
 /* GUCs, defined in wastore.c */
 extern int	wastore_max_commit_retries;
@@ -32,18 +32,6 @@ extern const char *const wastore_families[WASTORE_NFAMILIES];
 
 /* index into wastore_families, or -1 for an unknown name */
 extern int	wastore_family_index(const char *name, int len);
-
-/*
- * Argument checks.  wastore's functions are not STRICT: a NULL where a value
- * is required is a mistake worth an error (22004), not a silent NULL result.
- */
-extern Datum wastore_arg(FunctionCallInfo fcinfo, int argno, const char *name);
-extern text *wastore_store_arg(FunctionCallInfo fcinfo, int argno);
-extern text *wastore_text_arg(FunctionCallInfo fcinfo, int argno, const char *name);
-extern ArrayType *wastore_text_array_arg(FunctionCallInfo fcinfo, int argno,
-										 const char *name);
-extern const char *wastore_family_arg(FunctionCallInfo fcinfo, int argno);
-extern void wastore_check_key_id(const char *id, int len);
 
 /* The OID of one of wastore's tables, for the code that reads it directly. */
 extern Oid	wastore_table_oid(const char *name);

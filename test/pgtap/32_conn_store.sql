@@ -150,7 +150,7 @@ SELECT throws_ok($$ SELECT wastore.conn_delete('bx', 'creds') $$, '22023', 'conn
 SELECT throws_ok($$ SELECT wastore.conn_put('bx', NULL, '1') $$, '22004', 'key must not be NULL', 'conn_put with a NULL key');
 SELECT throws_ok($$ SELECT wastore.conn_put(NULL, 'k', '1') $$, '22004', 'store must not be NULL', 'conn_put with a NULL store');
 SELECT throws_ok($$ SELECT wastore.conn_put('', 'k', '1') $$, '22023', 'store id must not be empty', 'conn_put with an empty store id');
-SELECT throws_ok($$ SELECT wastore.conn_put('bx', repeat('k', 1025), '1') $$, '22023', 'key id is too long', 'conn_put with an overlong key');
+SELECT throws_ok($$ SELECT wastore.conn_put('bx', repeat('k', 1025), '1') $$, '22023', 'key is too long', 'conn_put with an overlong key');
 SELECT throws_ok($$ SELECT wastore.conn_get('bx', NULL) $$, '22004', 'key must not be NULL', 'conn_get with a NULL key');
 SELECT throws_ok($$ SELECT wastore.conn_delete('bx', NULL) $$, '22004', 'key must not be NULL', 'conn_delete with a NULL key');
 SELECT throws_ok($$ SELECT wastore.conn_snapshot(NULL) $$, '22004', 'store must not be NULL', 'conn_snapshot with a NULL store');

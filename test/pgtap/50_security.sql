@@ -4,7 +4,7 @@
 -- EXPLAIN or statistics reach them; a member of the owner role shares the
 -- store; deleting a store row purges its rows.
 BEGIN;
-SELECT plan(85);
+SELECT plan(88);
 
 CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
@@ -114,6 +114,11 @@ SELECT throws_ok($$ UPDATE wastore.keys SET value = '"eA=="' $$, '42501', NULL, 
 SELECT throws_ok($$ DELETE FROM wastore.store_owners $$, '42501', NULL, '... and a DELETE');
 SELECT throws_ok($$ SELECT wastore.store_owners_purge() $$, '42501', NULL, 'the purge trigger function is not for tenants');
 SELECT throws_ok($$ SELECT wastore.grant_access('wastore_sec_b') $$, '42501', NULL, 'a tenant cannot grant access');
+SELECT throws_ok($$ SELECT wastore_internal.chat_snapshot(1) $$, '42501', NULL,
+	'the internal SQL functions are not for tenants');
+SELECT throws_ok($$ SELECT wastore_internal.chat_load_snapshot(1, '{}') $$, '42501', NULL,
+	'... not even to write through them');
+SELECT ok(NOT has_schema_privilege('wastore_internal', 'USAGE'), 'a tenant has no USAGE on wastore_internal');
 RESET ROLE;
 
 SELECT is((SELECT jsonb_agg(k ORDER BY family, id) FROM wastore.keys k WHERE incarnation = pg_temp.inc('sec-a')), (SELECT keys FROM before_a),

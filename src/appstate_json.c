@@ -1,0 +1,447 @@
+/*-------------------------------------------------------------------------
+ *
+ * appstate_json.c
+ *	  App-state sync versions as Baileys' LTHashState JSON: the projection
+ *	  of the stored rows, the checked reading of a client's JSON, the
+ *	  app-state-sync-version key family, and get/put_app_state_sync_version.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
+
+#include "appstate.h"
+#include "appstate_int.h"
+#include "args.h"
+#include "commit.h"
+#include "lthash.h"
+#include "plans.h"
+#include "store.h"
+
+/*
+ * The LTHashState JSON projection
+ */
+
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) key;
+	v.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &v);
+}
+
+static void
+push_string_value(JsonbParseState **state, char *s, int len)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = s;
+	v.val.string.len = len;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+static char *
+to_base64(const uint8 *data, size_t len)
+{
+	char	   *out = palloc(lthash_base64_len(len) + 1);
+
+	lthash_base64_encode(data, len, out);
+	return out;
+}
+
+/* {"type": "Buffer", "data": "<base64>"}, Baileys' BufferJSON */
+static void
+push_buffer(JsonbParseState **state, const uint8 *data, size_t len)
+{
+	char	   *b64 = to_base64(data, len);
+
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	push_key(state, "data");
+	push_string_value(state, b64, strlen(b64));
+	push_key(state, "type");
+	push_string_value(state, "Buffer", 6);
+	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
+Jsonb *
+appstate_version_json(const StoreRef *ref, text *collection)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue *result;
+	bool		isnull;
+	int64		version;
+	LtHash		hash;
+	SPITupleTable *tuptable;
+
+	if (!appstate_read_version(ref, collection, &version, &hash))
+		return NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_key(&state, "version");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(version);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	push_key(&state, "hash");
+	push_buffer(&state, hash.bytes, LTHASH_BYTES);
+	push_key(&state, "indexValueMap");
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+
+	appstate_read_index(ref, collection);
+	tuptable = SPI_tuptable;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bytea	   *im = DatumGetByteaPP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 1, &isnull));
+		bytea	   *vm = DatumGetByteaPP(SPI_getbinval(tuptable->vals[r], tuptable->tupdesc, 2, &isnull));
+		char	   *key = to_base64((const uint8 *) VARDATA_ANY(im), VARSIZE_ANY_EXHDR(im));
+
+		push_key(&state, key);
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_key(&state, "valueMac");
+		push_buffer(&state, (const uint8 *) VARDATA_ANY(vm), VARSIZE_ANY_EXHDR(vm));
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	}
+
+	pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
+/*
+ * A JSON number that is an integer in lo..hi, or false.
+ */
+static bool
+json_integer(Numeric num, int64 lo, int64 hi, int64 *out)
+{
+	Datum		n = NumericGetDatum(num);
+
+	if (numeric_is_nan(num) || numeric_is_inf(num))
+		return false;
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, n, NumericGetDatum(int64_to_numeric(lo)))) < 0 ||
+		DatumGetInt32(DirectFunctionCall2(numeric_cmp, n, NumericGetDatum(int64_to_numeric(hi)))) > 0)
+		return false;
+	*out = DatumGetInt64(DirectFunctionCall1(numeric_int8, n));
+	return !DatumGetBool(DirectFunctionCall2(numeric_ne, n, NumericGetDatum(int64_to_numeric(*out))));
+}
+
+/*
+ * Reading LTHashState JSON.  A Buffer may be Baileys' BufferJSON
+ * {"type": "Buffer", "data": "<base64>"}, Node's own Buffer JSON
+ * {"type": "Buffer", "data": [bytes]}, or a plain base64 string; it must
+ * have want_len bytes.
+ */
+static void
+buffer_error(const char *where, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s must be a Buffer", where),
+			 errdetail("%s", problem),
+			 errhint("Write {\"type\": \"Buffer\", \"data\": \"<base64>\"}, as Baileys' BufferJSON does, or a base64 string.")));
+}
+
+static void
+read_buffer(JsonbValue *v, const char *where, uint8 *out, size_t want_len)
+{
+	size_t		len;
+
+	if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+	{
+		JsonbValue	type,
+					data;
+
+		if (!getKeyJsonValueFromContainer(v->val.binary.data, "type", 4, &type) ||
+			type.type != jbvString || type.val.string.len != 6 ||
+			memcmp(type.val.string.val, "Buffer", 6) != 0)
+			buffer_error(where, "Its \"type\" is not \"Buffer\".");
+		if (!getKeyJsonValueFromContainer(v->val.binary.data, "data", 4, &data))
+			buffer_error(where, "It has no \"data\".");
+		if (data.type == jbvBinary && JsonContainerIsArray(data.val.binary.data))
+		{
+			JsonbIterator *it = JsonbIteratorInit(data.val.binary.data);
+			JsonbValue	e;
+			JsonbIteratorToken r;
+
+			len = 0;
+			while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+			{
+				int64		byte;
+
+				if (r != WJB_ELEM)
+					continue;
+				if (e.type != jbvNumeric)
+					buffer_error(where, "Its \"data\" array holds something other than numbers.");
+				if (!json_integer(e.val.numeric, 0, 255, &byte))
+					buffer_error(where, "Its \"data\" array holds a number that is not a byte.");
+				if (len < want_len)
+					out[len] = (uint8) byte;
+				len++;
+			}
+			if (len != want_len)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s must be %zu bytes", where, want_len),
+						 errdetail("It has %zu bytes.", len)));
+			return;
+		}
+		if (data.type != jbvString)
+			buffer_error(where, "Its \"data\" is neither a base64 string nor an array of bytes.");
+		*v = data;
+	}
+
+	if (v->type != jbvString)
+		buffer_error(where, "It is neither a Buffer object nor a string.");
+	if (!lthash_base64_decode(v->val.string.val, v->val.string.len, out, want_len, &len) ||
+		len != want_len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be %zu bytes in standard padded base64", where, want_len),
+				 errdetail("It is \"%.*s\".", Min(v->val.string.len, 200), v->val.string.val)));
+}
+
+void
+appstate_put_version_json(const StoreRef *ref, text *collection, Jsonb *state)
+{
+	JsonbValue	v;
+	int64		version;
+	LtHash		hash;
+	int			allocated = 64;
+	int			n = 0;
+	uint8	   *macs;
+	const uint8 **index;
+	const uint8 **value;
+
+	if (state == NULL)
+	{
+		appstate_delete_collection(ref, collection);
+		return;
+	}
+
+	/* check the whole state before touching anything */
+	if (!JsonContainerIsObject(&state->root))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must be a JSON object"),
+				 errhint("Write Baileys' LTHashState: {\"version\": n, \"hash\": Buffer, \"indexValueMap\": {...}}.")));
+
+	if (!getKeyJsonValueFromContainer(&state->root, "version", 7, &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must have a \"version\"")));
+	if (v.type != jbvNumeric || !json_integer(v.val.numeric, 0, PG_INT64_MAX, &version))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"version\" must be a non-negative integer")));
+
+	if (!getKeyJsonValueFromContainer(&state->root, "hash", 4, &v))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must have a \"hash\"")));
+	read_buffer(&v, "\"hash\"", hash.bytes, LTHASH_BYTES);
+
+	macs = palloc(allocated * 2 * LTHASH_MAC_BYTES);
+	if (getKeyJsonValueFromContainer(&state->root, "indexValueMap", 13, &v) &&
+		v.type != jbvNull)
+	{
+		JsonbIterator *it;
+		JsonbIteratorToken r;
+		JsonbValue	e;
+		char	   *where = NULL;
+
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"indexValueMap\" must be a JSON object")));
+		it = JsonbIteratorInit(v.val.binary.data);
+		while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			if (r == WJB_KEY)
+			{
+				size_t		len;
+
+				if (n == allocated)
+				{
+					allocated *= 2;
+					macs = repalloc(macs, allocated * 2 * LTHASH_MAC_BYTES);
+				}
+				where = psprintf("\"indexValueMap\" key \"%.*s\"",
+								 Min(e.val.string.len, 100), e.val.string.val);
+				if (!lthash_base64_decode(e.val.string.val, e.val.string.len,
+										  macs + 2 * n * LTHASH_MAC_BYTES, LTHASH_MAC_BYTES, &len) ||
+					len != LTHASH_MAC_BYTES)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s is not the standard padded base64 of a 32-byte index MAC", where)));
+			}
+			else if (r == WJB_VALUE)
+			{
+				JsonbValue	mac;
+
+				if (e.type != jbvBinary || !JsonContainerIsObject(e.val.binary.data) ||
+					!getKeyJsonValueFromContainer(e.val.binary.data, "valueMac", 8, &mac))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("the entry of %s must be an object with a \"valueMac\"", where)));
+				read_buffer(&mac, psprintf("the valueMac of %s", where),
+							macs + (2 * n + 1) * LTHASH_MAC_BYTES, LTHASH_MAC_BYTES);
+				n++;
+			}
+		}
+	}
+
+	index = palloc(sizeof(const uint8 *) * Max(n, 1));
+	value = palloc(sizeof(const uint8 *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		index[i] = macs + 2 * i * LTHASH_MAC_BYTES;
+		value[i] = macs + (2 * i + 1) * LTHASH_MAC_BYTES;
+	}
+
+	/* replace: the version row (locked, or created), then the index */
+	{
+		LtHash		old;
+
+		appstate_lock_version(ref, collection, &old);
+	}
+	appstate_update_version(ref, collection, version, &hash);
+	appstate_replace_index(ref, collection, index, value, n);
+}
+
+void
+appstate_family_rows(ReturnSetInfo *rsinfo, const StoreRef *ref, ArrayType *ids)
+{
+	bool		with_values = rsinfo->setDesc->natts > 1;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	Datum	   *collections;
+	int			n;
+
+	if (ids != NULL)
+	{
+		bool	   *id_nulls;
+
+		deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &collections, &id_nulls, &n);
+	}
+	else
+	{
+		SPITupleTable *tuptable;
+
+		n = (int) appstate_list_collections(ref);
+		tuptable = SPI_tuptable;
+		collections = palloc(sizeof(Datum) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			collections[i] = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, 1, &isnull);
+		}
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		text	   *collection = DatumGetTextPP(collections[i]);
+		Jsonb	   *state;
+		bool		seen = false;
+
+		/* an id asked for twice comes once */
+		for (int j = 0; j < i && ids != NULL && !seen; j++)
+		{
+			text	   *other = DatumGetTextPP(collections[j]);
+
+			seen = wastore_text_cmp(other, collection) == 0;
+		}
+		if (seen)
+			continue;
+
+		if (ids == NULL && !with_values)
+		{
+			values[0] = PointerGetDatum(collection);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			continue;
+		}
+		state = appstate_version_json(ref, collection);
+		if (state == NULL)
+			continue;
+		values[0] = PointerGetDatum(collection);
+		values[1] = PointerGetDatum(state);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
+ * get/put_app_state_sync_version: the family app-state-sync-version, one
+ * collection at a time
+ */
+
+typedef struct VersionPut
+{
+	text	   *store;
+	text	   *collection;
+	Jsonb	   *state;			/* NULL deletes */
+} VersionPut;
+
+static void
+put_version(void *arg)
+{
+	VersionPut *p = (VersionPut *) arg;
+
+	StoreRef	ref;
+
+	SPI_connect();
+	if (p->state != NULL)
+	{
+		store_open(p->store, &ref);
+		appstate_put_version_json(&ref, p->collection, p->state);
+	}
+	else if (store_find(p->store, &ref))
+		appstate_put_version_json(&ref, p->collection, NULL);
+	SPI_finish();
+}
+
+PG_FUNCTION_INFO_V1(appstate_put_version);
+Datum
+appstate_put_version(PG_FUNCTION_ARGS)
+{
+	VersionPut	p;
+
+	p.store = wastore_store_arg(fcinfo, 0);
+	p.collection = wastore_id_arg(fcinfo, 1, "collection");
+	p.state = wastore_value_or_delete_arg(fcinfo, 2);
+
+	commit_run_or_raise(put_version, &p);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(appstate_get_version);
+Datum
+appstate_get_version(PG_FUNCTION_ARGS)
+{
+	text	   *store = wastore_store_arg(fcinfo, 0);
+	text	   *collection = wastore_id_arg(fcinfo, 1, "collection");
+	Jsonb	   *state = NULL;
+	StoreRef	ref;
+
+	if (store_find(store, &ref))
+	{
+		SPI_connect();
+		state = wastore_jsonb_copy_out(appstate_version_json(&ref, collection));
+		SPI_finish();
+	}
+
+	if (state == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(state);
+}
+
