@@ -363,6 +363,30 @@ COMMENT ON FUNCTION wastore_internal.chat_load_snapshot(bigint, jsonb) IS
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore_internal FROM PUBLIC;
 
+-- wastore's C functions run their statements under a search path of their
+-- own (src/plans.c), whatever the caller's; a SET clause on each function
+-- would cost a GUC save and restore on every call, the hottest ones included.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT p.oid::pg_catalog.regprocedure
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_depend d
+		    ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		  JOIN pg_catalog.pg_extension e
+		    ON e.oid OPERATOR(pg_catalog.=) d.refobjid AND e.extname OPERATOR(pg_catalog.=) 'wastore'
+		 WHERE p.prolang OPERATOR(pg_catalog.=) (SELECT l.oid FROM pg_catalog.pg_language l
+												  WHERE l.lanname OPERATOR(pg_catalog.=) 'c')
+		   AND p.proconfig IS NOT NULL
+	LOOP
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s RESET search_path', f);
+	END LOOP;
+END
+$$;
+
 -- Granting a service role access: one call by the extension's owner (or a
 -- superuser).  The role gets the schema, the functions and the stores view;
 -- no table: its stores' rows are reached through the functions only.

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -23,6 +24,36 @@ typedef struct AsOwner
 	Oid			save_userid;
 	int			save_sec_context;
 } AsOwner;
+
+/*
+ * The search path of wastore's statements: pg_catalog, then the session's
+ * temporary schema if it has one, as "SET search_path = pg_catalog, pg_temp"
+ * (what the functions pinned before 1.2) would have it.  The statements
+ * name everything they use with its schema; the path is for what an
+ * administrator's trigger on a table may look up.  (The temporary schema is
+ * listed explicitly, after pg_catalog: OverrideSearchPath's addTemp would put
+ * it first.)
+ *
+ * wastore's C functions do not pin a search_path in their definitions: a
+ * SET clause costs a GUC save and restore on every call.  The statements are
+ * parsed, and re-parsed by the plan cache, under this path instead, and run
+ * under it, so that the plan cache finds the path it parsed them with.
+ * Whatever the caller's search_path, no name can resolve to the caller's
+ * objects, which would otherwise run as the tables' owner.
+ */
+static void
+push_statement_search_path(void)
+{
+	OverrideSearchPath path = {NIL, true, false};
+	Oid			temp_namespace;
+	Oid			temp_toast_namespace;
+
+	GetTempNamespaceState(&temp_namespace, &temp_toast_namespace);
+	if (OidIsValid(temp_namespace))
+		path.schemas = list_make1_oid(temp_namespace);
+	PushOverrideSearchPath(&path);
+	list_free(path.schemas);
+}
 
 /* The owner of wastore's tables (that of store_owners speaks for all). */
 static Oid
@@ -42,7 +73,8 @@ tables_owner(void)
 
 /*
  * SECURITY_LOCAL_USERID_CHANGE, as for a SECURITY DEFINER function: nothing
- * the statement runs can SET ROLE its way out.
+ * the statement runs can SET ROLE its way out.  The statement search path
+ * is pushed with the user.
  */
 static void
 become_owner(AsOwner *as)
@@ -50,11 +82,14 @@ become_owner(AsOwner *as)
 	GetUserIdAndSecContext(&as->save_userid, &as->save_sec_context);
 	SetUserIdAndSecContext(tables_owner(),
 						   as->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	push_statement_search_path();
 }
 
+/* An error pops the path and switches the user back as it aborts. */
 static void
 stop_being_owner(const AsOwner *as)
 {
+	PopOverrideSearchPath();
 	SetUserIdAndSecContext(as->save_userid, as->save_sec_context);
 }
 

@@ -57,10 +57,11 @@ static WastorePlan delete_plan = {
  * without store.c knowing of it.
  */
 static WastorePlan state_tables_plan = {
-	"SELECT c.oid::pg_catalog.regclass::pg_catalog.text "
+	"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
 	"FROM pg_catalog.pg_depend d "
 	"JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid "
 	"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.objid "
+	"JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
 	"JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
 	"WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
 	"AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass "
