@@ -363,6 +363,85 @@ COMMENT ON FUNCTION wastore_internal.chat_load_snapshot(bigint, jsonb) IS
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore_internal FROM PUBLIC;
 
+-- Leases with fencing tokens (src/lease.c): one live client per store.  A
+-- lease is a row keyed by the store's incarnation, so drop_store ends it and
+-- it needs no session state (it works through PgBouncer's transaction
+-- pooling).  Tokens come from one sequence: never reused for a store id,
+-- across drops, re-creations and dump/restore.
+CREATE SEQUENCE wastore.lease_token_seq AS bigint;
+COMMENT ON SEQUENCE wastore.lease_token_seq IS
+	'Fencing tokens: every lease_acquire draws a new one, so tokens only grow';
+SELECT pg_catalog.pg_extension_config_dump('wastore.lease_token_seq', '');
+
+CREATE TABLE wastore.leases (
+	incarnation bigint PRIMARY KEY,
+	holder text COLLATE "C" NOT NULL
+		CHECK (holder <> '' AND octet_length(holder) <= 1024),
+	token bigint NOT NULL CHECK (token > 0),
+	acquired_at timestamptz NOT NULL CHECK (isfinite(acquired_at)),
+	expires_at timestamptz NOT NULL CHECK (isfinite(expires_at) AND expires_at > acquired_at)
+);
+COMMENT ON TABLE wastore.leases IS
+	'The lease of each store incarnation that has one: who holds it, its fencing token, until when';
+COMMENT ON COLUMN wastore.leases.token IS
+	'The fencing token: writes that carry another one raise 55W01';
+ALTER TABLE wastore.leases ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('wastore.leases', '');
+
+CREATE FUNCTION wastore.lease_acquire(store text, holder text, ttl interval, steal boolean DEFAULT false)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'lease_acquire'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.lease_acquire(text, text, interval, boolean) IS
+	'The store''s lease for holder until now + ttl, with a new fencing token, when free, expired or stolen; NULL when held';
+
+CREATE FUNCTION wastore.lease_renew(store text, token bigint, ttl interval)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'lease_renew'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.lease_renew(text, bigint, interval) IS
+	'Extends the lease to now + ttl when token is current and unexpired; false otherwise (never revives a lease)';
+
+CREATE FUNCTION wastore.lease_release(store text, token bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'lease_release'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.lease_release(text, bigint) IS
+	'Ends the lease when token is current; false otherwise';
+
+CREATE FUNCTION wastore.lease(store text)
+RETURNS TABLE (holder text, token bigint, acquired_at timestamptz, expires_at timestamptz)
+AS 'MODULE_PATHNAME', 'lease_read'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION wastore.lease(text) IS
+	'The store''s current lease, expired or not; no row when none';
+
+-- The stores view shows each store's lease.
+CREATE OR REPLACE VIEW wastore.stores WITH (security_barrier) AS
+SELECT s.store,
+	   s.owner,
+	   s.created_at,
+	   (SELECT pg_catalog.jsonb_object_agg(f.family,
+			   CASE WHEN f.family OPERATOR(pg_catalog.=) 'app-state-sync-version'::wastore.family
+			   THEN (SELECT pg_catalog.count(*)
+					   FROM wastore.sync_versions v
+					  WHERE v.incarnation OPERATOR(pg_catalog.=) s.incarnation)
+			   ELSE (SELECT pg_catalog.count(*)
+					   FROM wastore.keys k
+					  WHERE k.incarnation OPERATOR(pg_catalog.=) s.incarnation
+						AND k.family OPERATOR(pg_catalog.=) f.family)
+			   END)
+		  FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::wastore.family)) AS f(family)
+	   ) AS key_counts,
+	   l.holder AS lease_holder,
+	   l.token AS lease_token,
+	   l.expires_at AS lease_expires_at
+  FROM wastore.store_owners s
+  LEFT JOIN wastore.leases l ON l.incarnation OPERATOR(pg_catalog.=) s.incarnation
+ WHERE wastore.owns_store(s.store);
+COMMENT ON VIEW wastore.stores IS
+	'The stores the caller may use (its own and those of roles it is a member of; every store for wastore''s administrators), with the number of keys per family and the lease';
+
 -- wastore's C functions run their statements under a search path of their
 -- own (src/plans.c), whatever the caller's; a SET clause on each function
 -- would cost a GUC save and restore on every call, the hottest ones included.

@@ -149,6 +149,15 @@ locks_acquire_dedupe(const StoreRef *ref)
 }
 
 void
+locks_acquire_lease(const StoreRef *ref, bool exclusive)
+{
+	LOCKTAG		tag;
+
+	keyed_tag(&tag, ref, WASTORE_LOCKSPACE_LEASE, 0, NULL, NULL);
+	(void) LockAcquire(&tag, exclusive ? ExclusiveLock : ShareLock, false, false);
+}
+
+void
 locks_acquire_store_share(const StoreRef *ref)
 {
 	LOCKTAG		tag;

@@ -23,11 +23,14 @@
  *	record: wastore.lock_records on (store, family, id)
  *	dedupe: the store's chat dedupe window, held by chat_mark_dedupe and
  *			chat_load_snapshot
+ *	lease:	the store's lease; every write that carries a fencing token
+ *			holds it in share mode, acquire and release take it exclusively
  */
 #define WASTORE_LOCKSPACE_STORE		30561
 #define WASTORE_LOCKSPACE_LABEL		30562
 #define WASTORE_LOCKSPACE_RECORD	30563
 #define WASTORE_LOCKSPACE_DEDUPE	30564
+#define WASTORE_LOCKSPACE_LEASE		30565
 
 /* The keyed hash in the tag of the store's own lock (StoreRef's copy). */
 extern uint64 locks_store_lock_hash(const StoreRef *ref);
@@ -41,6 +44,13 @@ extern void locks_acquire_store_exclusive(const StoreRef *ref);
  * way and purges what they commit, and no row outlives its store.
  */
 extern void locks_acquire_store_share(const StoreRef *ref);
+
+/*
+ * The store's lease lock, to the end of the transaction (lease.c): share
+ * for a write that carries a fencing token, exclusive for whatever changes
+ * who holds the lease, which then waits for those writes to commit.
+ */
+extern void locks_acquire_lease(const StoreRef *ref, bool exclusive);
 
 /* Waits for the store's chat dedupe lock, to the end of the transaction. */
 extern void locks_acquire_dedupe(const StoreRef *ref);

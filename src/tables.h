@@ -30,4 +30,11 @@
 #define Anum_keys_pkey_family			2
 #define Anum_keys_pkey_id				3
 
+/* wastore.leases (1.2) */
+#define Anum_leases_incarnation			1
+#define Anum_leases_holder				2
+#define Anum_leases_token				3
+#define Anum_leases_acquired_at			4
+#define Anum_leases_expires_at			5
+
 #endif							/* WASTORE_TABLES_H */
