@@ -442,6 +442,96 @@ SELECT s.store,
 COMMENT ON VIEW wastore.stores IS
 	'The stores the caller may use (its own and those of roles it is a member of; every store for wastore''s administrators), with the number of keys per family and the lease';
 
+-- Fencing: every writing function takes a last argument lease bigint DEFAULT
+-- NULL (src/lease.c).  A write that passes a token lands only while it is
+-- the store's current, unexpired lease token (55W01 otherwise); a write
+-- without one is accepted, as before.  Adding an argument re-creates each
+-- function; the grants are given again at the end of this script.
+
+DROP FUNCTION wastore.set(text, jsonb);
+CREATE FUNCTION wastore.set(store text, data jsonb, lease bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'keys_set'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.set(text, jsonb, bigint) IS
+	'Writes {"<family>": {"<id>": value or null}} atomically (null deletes); retries transient failures, then raises; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.try_set(text, jsonb);
+CREATE FUNCTION wastore.try_set(store text, data jsonb, lease bigint DEFAULT NULL)
+RETURNS wastore.commit_result
+AS 'MODULE_PATHNAME', 'keys_try_set'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.try_set(text, jsonb, bigint) IS
+	'Like set, but reports a failure as (false, attempts, sqlstate, message) and leaves the store and the caller''s transaction as before the call; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.clear(text);
+CREATE FUNCTION wastore.clear(store text, lease bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'keys_clear'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.clear(text, bigint) IS
+	'Deletes every key of every family of the store, app-state sync versions included; creds and other parts stay; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.merge_creds(text, jsonb, boolean);
+CREATE FUNCTION wastore.merge_creds(store text, updates jsonb, deep boolean DEFAULT false, lease bigint DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'creds_merge_creds'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.merge_creds(text, jsonb, boolean, bigint) IS
+	'Merges updates into the creds projection of the store''s auth state in one locked step (from {} when there is none) and returns the new creds; deep = false replaces top-level members (Object.assign), deep = true merges objects recursively and replaces anything else; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.conn_put(text, text, jsonb);
+CREATE FUNCTION wastore.conn_put(store text, key text, value jsonb, lease bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'creds_conn_put'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.conn_put(text, text, jsonb, bigint) IS
+	'Writes one connection-store value; JSON null or SQL NULL deletes it; the keys auth_state and creds are read-only; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.conn_delete(text, text);
+CREATE FUNCTION wastore.conn_delete(store text, key text, lease bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'creds_conn_delete'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.conn_delete(text, text, bigint) IS
+	'Deletes one connection-store value; a no-op when it does not exist; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.put_app_state_sync_key(text, text, jsonb);
+CREATE FUNCTION wastore.put_app_state_sync_key(store text, key_id text, value jsonb, lease bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'appstate_put_sync_key'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.put_app_state_sync_key(text, text, jsonb, bigint) IS
+	'Stores an app-state sync key under its base64 key id (family app-state-sync-key); SQL or JSON null deletes it; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.put_app_state_sync_version(text, text, jsonb);
+CREATE FUNCTION wastore.put_app_state_sync_version(store text, collection text, state jsonb, lease bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'appstate_put_version'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.put_app_state_sync_version(text, text, jsonb, bigint) IS
+	'Replaces the collection''s state with Baileys LTHashState JSON; SQL or JSON null deletes it; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.apply_app_state_patch(text, text, bigint, text[], bytea[], bytea[], bytea, bytea);
+CREATE FUNCTION wastore.apply_app_state_patch(store text, collection text, version bigint,
+	operations text[], index_macs bytea[], value_macs bytea[],
+	snapshot_mac bytea DEFAULT NULL, snapshot_mac_key bytea DEFAULT NULL, lease bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, hash wastore.lthash)
+AS 'MODULE_PATHNAME', 'appstate_apply_patch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+COMMENT ON FUNCTION wastore.apply_app_state_patch(text, text, bigint, text[], bytea[], bytea[], bytea, bytea, bigint) IS
+	'Applies one patch in O(its mutations) with Baileys'' rules; the version must advance (22023); a snapshot MAC that does not match raises 22W01 and changes nothing; a lease token fences the write (55W01 when it is not the current one)';
+
+DROP FUNCTION wastore.apply_app_state_snapshot(text, text, bigint, bytea[], bytea[], bytea, bytea);
+CREATE FUNCTION wastore.apply_app_state_snapshot(store text, collection text, version bigint,
+	index_macs bytea[], value_macs bytea[],
+	snapshot_mac bytea DEFAULT NULL, snapshot_mac_key bytea DEFAULT NULL, lease bigint DEFAULT NULL)
+RETURNS TABLE (version bigint, hash wastore.lthash)
+AS 'MODULE_PATHNAME', 'appstate_apply_snapshot'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1;
+COMMENT ON FUNCTION wastore.apply_app_state_snapshot(text, text, bigint, bytea[], bytea[], bytea, bytea, bigint) IS
+	'Replaces the collection''s state with a snapshot; a snapshot MAC that does not match raises 22W01 and changes nothing; a lease token fences the write (55W01 when it is not the current one)';
+
 -- wastore's C functions run their statements under a search path of their
 -- own (src/plans.c), whatever the caller's; a SET clause on each function
 -- would cost a GUC save and restore on every call, the hottest ones included.

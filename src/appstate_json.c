@@ -22,6 +22,7 @@
 #include "appstate_int.h"
 #include "args.h"
 #include "commit.h"
+#include "lease.h"
 #include "lthash.h"
 #include "plans.h"
 #include "store.h"
@@ -390,6 +391,8 @@ typedef struct VersionPut
 	text	   *store;
 	text	   *collection;
 	Jsonb	   *state;			/* NULL deletes */
+	bool		fenced;			/* a fencing token was passed */
+	int64		token;
 } VersionPut;
 
 static void
@@ -402,10 +405,10 @@ put_version(void *arg)
 	SPI_connect();
 	if (p->state != NULL)
 	{
-		store_open(p->store, &ref);
+		store_open_fenced(p->store, &ref, p->fenced ? &p->token : NULL);
 		appstate_put_version_json(&ref, p->collection, p->state);
 	}
-	else if (store_find(p->store, &ref))
+	else if (store_find_fenced(p->store, &ref, p->fenced ? &p->token : NULL))
 		appstate_put_version_json(&ref, p->collection, NULL);
 	SPI_finish();
 }
@@ -419,6 +422,7 @@ appstate_put_version(PG_FUNCTION_ARGS)
 	p.store = wastore_store_arg(fcinfo, 0);
 	p.collection = wastore_id_arg(fcinfo, 1, "collection");
 	p.state = wastore_value_or_delete_arg(fcinfo, 2);
+	p.fenced = lease_token_arg(fcinfo, 3, &p.token);
 
 	commit_run_or_raise(put_version, &p);
 	PG_RETURN_VOID();

@@ -18,6 +18,7 @@
 #include "appstate_int.h"
 #include "args.h"
 #include "commit.h"
+#include "lease.h"
 #include "lthash.h"
 #include "store.h"
 
@@ -61,6 +62,8 @@ typedef struct AppStateWrite
 	Mutation   *mutations;
 	bytea	   *snapshot_mac;	/* NULL: not verified */
 	bytea	   *snapshot_mac_key;
+	bool		fenced;			/* a fencing token was passed */
+	int64		token;
 
 	/* the outcome */
 	int64		new_version;
@@ -174,7 +177,7 @@ apply_mutations(void *arg)
 	int64		version;
 
 	SPI_connect();
-	store_open(w->store, &w->ref);
+	store_open_fenced(w->store, &w->ref, w->fenced ? &w->token : NULL);
 
 	version = appstate_lock_version(&w->ref, w->collection, &hash);
 	if (!w->snapshot && w->version <= version)
@@ -365,6 +368,8 @@ read_mutation_args(FunctionCallInfo fcinfo, AppStateWrite *w, int ops_arg)
 		w->snapshot_mac = lthash_bytea_arg(fcinfo, index_arg + 2, "snapshot_mac", LTHASH_MAC_BYTES);
 		w->snapshot_mac_key = lthash_bytea_arg(fcinfo, index_arg + 3, "snapshot_mac_key", LTHASH_MAC_BYTES);
 	}
+
+	w->fenced = lease_token_arg(fcinfo, index_arg + 4, &w->token);
 }
 
 static Datum

@@ -14,6 +14,7 @@
 #include "utils/jsonb.h"
 
 #include "args.h"
+#include "lease.h"
 #include "lthash.h"
 #include "plans.h"
 #include "store.h"
@@ -71,8 +72,11 @@ appstate_put_sync_key(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key_id = sync_key_id_arg(fcinfo, 1);
 	Jsonb	   *value = wastore_value_or_delete_arg(fcinfo, 2);
+	int64		token;
+	bool		fenced = lease_token_arg(fcinfo, 3, &token);
 
-	store_put(store, key_id, value, &put_key_plan, &delete_key_plan);
+	store_put(store, key_id, value, &put_key_plan, &delete_key_plan,
+			  fenced ? &token : NULL);
 	PG_RETURN_VOID();
 }
 

@@ -173,7 +173,7 @@ write_state(FunctionCallInfo fcinfo, WastorePlan *plan, const char *id_name)
 		PointerGetDatum(wastore_object_arg(fcinfo, 2, "state"))
 	};
 
-	store_execute(store, STORE_CREATE, plan, values, NULL, SPI_OK_INSERT);
+	store_execute(store, STORE_CREATE, plan, values, NULL, SPI_OK_INSERT, NULL);
 	PG_RETURN_VOID();
 }
 
@@ -188,7 +188,7 @@ chat_subscribe(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	Datum		values[2] = {(Datum) 0, PointerGetDatum(wastore_id_arg(fcinfo, 1, "thread_id"))};
 
-	store_execute(store, STORE_CREATE, &subscribe_plan, values, NULL, SPI_OK_INSERT);
+	store_execute(store, STORE_CREATE, &subscribe_plan, values, NULL, SPI_OK_INSERT, NULL);
 	PG_RETURN_VOID();
 }
 
@@ -199,7 +199,7 @@ chat_unsubscribe(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	Datum		values[2] = {(Datum) 0, PointerGetDatum(wastore_id_arg(fcinfo, 1, "thread_id"))};
 
-	store_execute(store, STORE_WRITE, &unsubscribe_plan, values, NULL, SPI_OK_DELETE);
+	store_execute(store, STORE_WRITE, &unsubscribe_plan, values, NULL, SPI_OK_DELETE, NULL);
 	PG_RETURN_VOID();
 }
 
@@ -211,7 +211,7 @@ chat_is_subscribed(PG_FUNCTION_ARGS)
 	Datum		values[2] = {(Datum) 0, PointerGetDatum(wastore_id_arg(fcinfo, 1, "thread_id"))};
 
 	PG_RETURN_BOOL(store_execute(store, STORE_READ, &is_subscribed_plan, values, NULL,
-								 SPI_OK_SELECT) > 0);
+								 SPI_OK_SELECT, NULL) > 0);
 }
 
 /*
@@ -262,7 +262,7 @@ chat_is_duplicate(PG_FUNCTION_ARGS)
 	};
 
 	PG_RETURN_BOOL(store_execute(store, STORE_READ, &is_duplicate_plan, values, NULL,
-								 SPI_OK_SELECT) > 0);
+								 SPI_OK_SELECT, NULL) > 0);
 }
 
 PG_FUNCTION_INFO_V1(chat_mark_dedupe);

@@ -37,6 +37,7 @@
 
 #include "args.h"
 #include "creds.h"
+#include "lease.h"
 #include "plans.h"
 #include "store.h"
 #include "wastore.h"
@@ -399,11 +400,13 @@ creds_merge_creds(PG_FUNCTION_ARGS)
 	bool		deep = DatumGetBool(wastore_arg(fcinfo, 2, "deep"));
 	StoreRef	ref;
 	Jsonb	   *result;
+	int64		token;
+	bool		fenced = lease_token_arg(fcinfo, 3, &token);
 
 	creds_check_updates(updates, "updates");
 
 	SPI_connect();
-	store_open(store, &ref);
+	store_open_fenced(store, &ref, fenced ? &token : NULL);
 	result = wastore_jsonb_copy_out(creds_merge(&ref, updates, deep));
 	SPI_finish();
 
@@ -455,8 +458,11 @@ creds_conn_put(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key = conn_writable_key_arg(fcinfo, 1);
 	Jsonb	   *value = wastore_value_or_delete_arg(fcinfo, 2);
+	int64		token;
+	bool		fenced = lease_token_arg(fcinfo, 3, &token);
 
-	store_put(store, key, value, &conn_upsert_plan, &conn_delete_plan);
+	store_put(store, key, value, &conn_upsert_plan, &conn_delete_plan,
+			  fenced ? &token : NULL);
 	PG_RETURN_VOID();
 }
 
@@ -466,8 +472,11 @@ creds_conn_delete(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	Datum		values[2] = {(Datum) 0, PointerGetDatum(conn_writable_key_arg(fcinfo, 1))};
+	int64		token;
+	bool		fenced = lease_token_arg(fcinfo, 2, &token);
 
-	store_execute(store, STORE_WRITE, &conn_delete_plan, values, NULL, SPI_OK_DELETE);
+	store_execute(store, STORE_WRITE, &conn_delete_plan, values, NULL, SPI_OK_DELETE,
+				  fenced ? &token : NULL);
 	PG_RETURN_VOID();
 }
 

@@ -41,6 +41,7 @@
 #include "args.h"
 #include "commit.h"
 #include "creds.h"
+#include "lease.h"
 #include "plans.h"
 #include "store.h"
 #include "tables.h"
@@ -64,6 +65,8 @@ typedef struct KeyBatch
 	int			nwrites;
 	Jsonb	   *creds;			/* the "creds" member, or NULL */
 	bool		per_key;		/* one statement per key, not per family */
+	bool		fenced;			/* a fencing token was passed */
+	int64		token;
 	/* for error reports: what was being written */
 	bool		merging_creds;
 	const KeyWrite *current;	/* the key, when the statement wrote one */
@@ -483,11 +486,12 @@ write_batch(void *arg)
 	{
 		batch->store = wastore_store_arg(batch->fcinfo, 0);
 		batch->data = DatumGetJsonbP(wastore_arg(batch->fcinfo, 1, "data"));
+		batch->fenced = lease_token_arg(batch->fcinfo, 2, &batch->token);
 		parse_batch(batch);
 	}
 
 	SPI_connect();
-	store_open(batch->store, &batch->ref);
+	store_open_fenced(batch->store, &batch->ref, batch->fenced ? &batch->token : NULL);
 	batch->merging_creds = false;
 	batch->current = NULL;
 	batch->current_family = -1;
@@ -630,8 +634,10 @@ keys_clear(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	StoreRef	ref;
+	int64		token;
+	bool		fenced = lease_token_arg(fcinfo, 1, &token);
 
-	if (store_find(store, &ref))
+	if (store_find_fenced(store, &ref, fenced ? &token : NULL))
 	{
 		Datum		values[1] = {StoreRefGetDatum(&ref)};
 

@@ -240,7 +240,7 @@ lease_renew(PG_FUNCTION_ARGS)
 	};
 
 	PG_RETURN_BOOL(store_execute(store, STORE_WRITE, &renew_plan, values, NULL,
-								 SPI_OK_UPDATE) > 0);
+								 SPI_OK_UPDATE, NULL) > 0);
 }
 
 PG_FUNCTION_INFO_V1(lease_release);

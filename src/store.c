@@ -33,6 +33,7 @@
 #include "utils/snapmgr.h"
 
 #include "args.h"
+#include "lease.h"
 #include "locks.h"
 #include "plans.h"
 #include "store.h"
@@ -267,18 +268,44 @@ store_open(text *store, StoreRef *ref)
 	}
 }
 
+void
+store_open_fenced(text *store, StoreRef *ref, const int64 *lease)
+{
+	store_open(store, ref);
+	if (lease)
+		lease_check(ref, *lease);
+}
+
+bool
+store_find_fenced(text *store, StoreRef *ref, const int64 *lease)
+{
+	if (store_find(store, ref))
+	{
+		if (lease)
+			lease_check(ref, *lease);
+		return true;
+	}
+	if (lease)
+		ereport(ERROR,
+				(errcode(ERRCODE_WASTORE_LEASE_LOST),
+				 errmsg("lease lost: store \"%s\" does not exist", text_to_cstring(store)),
+				 errdetail("The write carried fencing token " INT64_FORMAT ".", *lease),
+				 errhint("Stop writing: the store was dropped.")));
+	return false;
+}
+
 uint64
 store_execute(text *store, StoreUse use, WastorePlan *plan, Datum *values,
-			  const char *nulls, int expected_rc)
+			  const char *nulls, int expected_rc, const int64 *lease)
 {
 	StoreRef	ref;
 	uint64		processed = 0;
 
-	if (use != STORE_CREATE && !store_find(store, &ref))
+	if (use != STORE_CREATE && !store_find_fenced(store, &ref, use == STORE_READ ? NULL : lease))
 		return 0;
 	SPI_connect();
 	if (use == STORE_CREATE)
-		store_open(store, &ref);
+		store_open_fenced(store, &ref, lease);
 	values[0] = StoreRefGetDatum(&ref);
 	processed = wastore_plan_execute(plan, values, nulls, use == STORE_READ, expected_rc);
 	SPI_finish();
@@ -287,14 +314,14 @@ store_execute(text *store, StoreUse use, WastorePlan *plan, Datum *values,
 
 void
 store_put(text *store, text *id, Jsonb *value,
-		  WastorePlan *upsert_plan, WastorePlan *delete_plan)
+		  WastorePlan *upsert_plan, WastorePlan *delete_plan, const int64 *lease)
 {
 	Datum		values[3] = {(Datum) 0, PointerGetDatum(id), PointerGetDatum(value)};
 
 	if (value != NULL)
-		store_execute(store, STORE_CREATE, upsert_plan, values, NULL, SPI_OK_INSERT);
+		store_execute(store, STORE_CREATE, upsert_plan, values, NULL, SPI_OK_INSERT, lease);
 	else
-		store_execute(store, STORE_WRITE, delete_plan, values, NULL, SPI_OK_DELETE);
+		store_execute(store, STORE_WRITE, delete_plan, values, NULL, SPI_OK_DELETE, lease);
 }
 
 Jsonb *

@@ -67,7 +67,8 @@ typedef enum StoreUse
 } StoreUse;
 
 extern uint64 store_execute(text *store, StoreUse use, WastorePlan *plan,
-							Datum *values, const char *nulls, int expected_rc);
+							Datum *values, const char *nulls, int expected_rc,
+							const int64 *lease);
 
 /*
  * A put whose NULL value deletes: upsert_plan ($1 incarnation, $2 id, $3
@@ -75,7 +76,23 @@ extern uint64 store_execute(text *store, StoreUse use, WastorePlan *plan,
  * exists.  id is the key within the store.
  */
 extern void store_put(text *store, text *id, Jsonb *value,
-					  WastorePlan *upsert_plan, WastorePlan *delete_plan);
+					  WastorePlan *upsert_plan, WastorePlan *delete_plan,
+					  const int64 *lease);
+
+/*
+ * A writer's open with its optional fencing token (lease, NULL for none):
+ * store_open, then lease_check (lease.h).  store_execute and store_put take
+ * the same lease argument; a fenced STORE_WRITE of a missing store raises
+ * 55W01 (a store that does not exist has no lease).
+ */
+extern void store_open_fenced(text *store, StoreRef *ref, const int64 *lease);
+
+/*
+ * store_find for a write that does not create (a delete), with its optional
+ * fencing token: lease_check when the store exists, 55W01 when it does not
+ * and a token was passed.
+ */
+extern bool store_find_fenced(text *store, StoreRef *ref, const int64 *lease);
 
 /*
  * Runs a read statement on the store; the jsonb in the first column of its

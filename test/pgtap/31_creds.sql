@@ -8,7 +8,7 @@ CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 
 SELECT has_table('wastore', 'auth_states', 'auth_states exists');
 SELECT col_is_pk('wastore', 'auth_states', 'incarnation', 'auth_states is keyed by the store incarnation');
-SELECT has_function('wastore', 'merge_creds', ARRAY['text', 'jsonb', 'boolean'], 'merge_creds(text, jsonb, boolean)');
+SELECT has_function('wastore', 'merge_creds', ARRAY['text', 'jsonb', 'boolean', 'bigint'], 'merge_creds(text, jsonb, boolean, lease bigint)');
 SELECT has_function('wastore', 'auth_state', ARRAY['text'], 'auth_state(text)');
 SELECT has_function('wastore', 'creds', ARRAY['text'], 'creds(text)');
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace

@@ -8,9 +8,9 @@ CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 
 SELECT has_table('wastore', 'conn_values', 'conn_values exists');
 SELECT col_is_pk('wastore', 'conn_values', ARRAY['incarnation', 'key'], 'conn_values is keyed by the store incarnation, then key');
-SELECT has_function('wastore', 'conn_put', ARRAY['text', 'text', 'jsonb'], 'conn_put(text, text, jsonb)');
+SELECT has_function('wastore', 'conn_put', ARRAY['text', 'text', 'jsonb', 'bigint'], 'conn_put(text, text, jsonb, lease bigint)');
 SELECT has_function('wastore', 'conn_get', ARRAY['text', 'text', 'jsonb'], 'conn_get(text, text, jsonb)');
-SELECT has_function('wastore', 'conn_delete', ARRAY['text', 'text'], 'conn_delete(text, text)');
+SELECT has_function('wastore', 'conn_delete', ARRAY['text', 'text', 'bigint'], 'conn_delete(text, text, lease bigint)');
 SELECT has_function('wastore', 'conn_snapshot', ARRAY['text'], 'conn_snapshot(text)');
 SELECT is((SELECT count(*)::int FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 	WHERE n.nspname = 'wastore' AND p.proname LIKE 'conn\_%'

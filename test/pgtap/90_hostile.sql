@@ -61,10 +61,11 @@ INSERT INTO pool VALUES
 -- What the README documents: bad input (22xxx, with 22W01 a wrong snapshot
 -- MAC), permission (42501), a missing item (P0002), limits (54000
 -- program_limit_exceeded, 54001 stack depth), and an invalid JSON escape
--- caught at input (22P05).
+-- caught at input (22P05), and a lost lease (55W01: the pools pass random
+-- fencing tokens).
 CREATE TEMP TABLE documented (sqlstate text);
 INSERT INTO documented VALUES ('22004'), ('22023'), ('22P02'), ('22P05'), ('22003'), ('22007'), ('22008'),
-	('22W01'), ('42501'), ('P0002'), ('54000'), ('54001');
+	('22W01'), ('42501'), ('P0002'), ('54000'), ('54001'), ('55W01');
 
 -- The public functions: not the type's support functions (I/O, aggregate
 -- transitions, which take internal or cstring), not triggers.
