@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash dump upgrade)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash dump upgrade pgbouncer)
 for part in "${parts[@]}"; do
 	case $part in
 	unit | pgtap | isolation) ;;

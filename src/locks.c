@@ -87,9 +87,9 @@ keyed_tag(LOCKTAG *tag, const StoreRef *ref, uint16 space,
 }
 
 uint64
-locks_store_lock_hash(const StoreRef *ref)
+locks_space_hash(const StoreRef *ref, uint16 space)
 {
-	return keyed_hash(ref, WASTORE_LOCKSPACE_STORE, 0, NULL, NULL);
+	return keyed_hash(ref, space, 0, NULL, NULL);
 }
 
 /* computed once per incarnation, when the store is resolved (store.c) */
@@ -153,7 +153,7 @@ locks_acquire_lease(const StoreRef *ref, bool exclusive)
 {
 	LOCKTAG		tag;
 
-	keyed_tag(&tag, ref, WASTORE_LOCKSPACE_LEASE, 0, NULL, NULL);
+	set_tag(&tag, ref->lease_lock_hash, WASTORE_LOCKSPACE_LEASE);
 	(void) LockAcquire(&tag, exclusive ? ExclusiveLock : ShareLock, false, false);
 }
 

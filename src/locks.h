@@ -32,8 +32,11 @@
 #define WASTORE_LOCKSPACE_DEDUPE	30564
 #define WASTORE_LOCKSPACE_LEASE		30565
 
-/* The keyed hash in the tag of the store's own lock (StoreRef's copy). */
-extern uint64 locks_store_lock_hash(const StoreRef *ref);
+/*
+ * The keyed hash in the tag of one of the store's own locks (the store and
+ * lease spaces), computed once per incarnation into its StoreRef.
+ */
+extern uint64 locks_space_hash(const StoreRef *ref, uint16 space);
 
 /* Waits for the store's lock in exclusive mode (for drop_store). */
 extern void locks_acquire_store_exclusive(const StoreRef *ref);

@@ -92,7 +92,8 @@ ref_from_tuple(HeapTuple tuple, TupleDesc desc, StoreRef *ref)
 		elog(ERROR, "lock salt of incarnation " INT64_FORMAT " has the wrong length",
 			 ref->incarnation);
 	memcpy(ref->lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
-	ref->store_lock_hash = locks_store_lock_hash(ref);
+	ref->store_lock_hash = locks_space_hash(ref, WASTORE_LOCKSPACE_STORE);
+	ref->lease_lock_hash = locks_space_hash(ref, WASTORE_LOCKSPACE_LEASE);
 }
 
 /*

@@ -27,7 +27,8 @@ typedef struct StoreRef
 	int64		incarnation;	/* 0: the store does not exist */
 	Oid			owner;
 	uint8		lock_salt[STORE_LOCK_SALT_BYTES];	/* keys its lock tags */
-	uint64		store_lock_hash;	/* the tag of the store's own lock */
+	uint64		store_lock_hash;	/* the tags of the store's own lock */
+	uint64		lease_lock_hash;	/* ... and of its lease lock */
 } StoreRef;
 
 /* The incarnation as a statement parameter. */

@@ -138,6 +138,18 @@ for c in 1 8; do
 	compare "set, 1 key, $c client(s)" tps "$c" set plain_set "target >= 0.90x" -T "$secs"
 done
 
+# 1b. The same set fenced by a lease token (the lease check: the lease lock
+# in share mode and a read of the lease row), against set without one.
+token=$(sql -tA -c "SELECT wastore.lease_acquire('bench', 'bench', '1 day')")
+script set_fenced <<SQL
+\set k random(1, 100000)
+\set v random(1, 1000000000)
+SELECT wastore.set('bench', ('{"session": {"s' || :k || '": {"type": "Buffer", "data": "' || :v || '"}}}')::jsonb, $token);
+SQL
+for c in 1 8; do
+	compare "set with a lease token vs without, $c client(s)" tps "$c" set_fenced set "target >= 0.90x" -T "$secs"
+done
+
 # 2. A group send reads 256 sessions: one get against 256 round trips.  The
 # client sends the ids, as a service does (a parameter, not built in SQL).
 ids256="{$(seq -f 's%g' 40001 40256 | paste -sd,)}"
