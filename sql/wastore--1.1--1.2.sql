@@ -416,31 +416,48 @@ LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION wastore.lease(text) IS
 	'The store''s current lease, expired or not; no row when none';
 
--- The stores view shows each store's lease.
-CREATE OR REPLACE VIEW wastore.stores WITH (security_barrier) AS
-SELECT s.store,
-	   s.owner,
-	   s.created_at,
-	   (SELECT pg_catalog.jsonb_object_agg(f.family,
-			   CASE WHEN f.family OPERATOR(pg_catalog.=) 'app-state-sync-version'::wastore.family
-			   THEN (SELECT pg_catalog.count(*)
-					   FROM wastore.sync_versions v
-					  WHERE v.incarnation OPERATOR(pg_catalog.=) s.incarnation)
-			   ELSE (SELECT pg_catalog.count(*)
-					   FROM wastore.keys k
-					  WHERE k.incarnation OPERATOR(pg_catalog.=) s.incarnation
-						AND k.family OPERATOR(pg_catalog.=) f.family)
-			   END)
-		  FROM pg_catalog.unnest(pg_catalog.enum_range(NULL::wastore.family)) AS f(family)
-	   ) AS key_counts,
-	   l.holder AS lease_holder,
-	   l.token AS lease_token,
-	   l.expires_at AS lease_expires_at
-  FROM wastore.store_owners s
-  LEFT JOIN wastore.leases l ON l.incarnation OPERATOR(pg_catalog.=) s.incarnation
- WHERE wastore.owns_store(s.store);
+-- The stores view reads a function that chooses the caller's stores before
+-- it reads anything of them (src/stores_view.c): no condition a caller puts
+-- on the view reaches the tables, so EXPLAIN (ANALYZE) of the view counts
+-- no other tenant's store.  It also shows each store's lease.
+CREATE FUNCTION wastore.stores_visible()
+RETURNS TABLE (store text, owner regrole, created_at timestamptz, key_counts jsonb,
+			   lease_holder text, lease_token bigint, lease_expires_at timestamptz)
+AS 'MODULE_PATHNAME', 'stores_visible'
+LANGUAGE C STABLE PARALLEL UNSAFE ROWS 10;
+COMMENT ON FUNCTION wastore.stores_visible() IS
+	'The rows of the stores view: the stores the caller may use, with key counts and lease';
+
+CREATE OR REPLACE VIEW wastore.stores AS
+SELECT v.store COLLATE "C" AS store, v.owner, v.created_at, v.key_counts,
+	   v.lease_holder COLLATE "C" AS lease_holder, v.lease_token, v.lease_expires_at
+  FROM wastore.stores_visible() v;
+ALTER VIEW wastore.stores RESET (security_barrier);
 COMMENT ON VIEW wastore.stores IS
 	'The stores the caller may use (its own and those of roles it is a member of; every store for wastore''s administrators), with the number of keys per family and the lease';
+
+-- Every function that resolves a store is PARALLEL UNSAFE: a query in
+-- parallel mode cannot take the fresh snapshot the owner check reads with,
+-- and src/store.c refuses to resolve a store there.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT p.oid::pg_catalog.regprocedure
+		  FROM pg_catalog.pg_proc p
+		  JOIN pg_catalog.pg_depend d
+			ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+		  JOIN pg_catalog.pg_extension e
+			ON e.oid OPERATOR(pg_catalog.=) d.refobjid AND e.extname OPERATOR(pg_catalog.=) 'wastore'
+		 WHERE p.proargnames[1] OPERATOR(pg_catalog.=) 'store'
+		   AND p.proparallel OPERATOR(pg_catalog.<>) 'u'
+	LOOP
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s PARALLEL UNSAFE', f);
+	END LOOP;
+END
+$$;
 
 -- Fencing: every writing function takes a last argument lease bigint DEFAULT
 -- NULL (src/lease.c).  A write that passes a token lands only while it is

@@ -47,9 +47,10 @@ static WastorePlan create_plan = {
 	2, {TEXTOID, REGROLEOID}
 };
 
+/* by incarnation: the one the owner check passed for, not the id's */
 static WastorePlan delete_plan = {
-	"DELETE FROM wastore.store_owners WHERE store OPERATOR(pg_catalog.=) $1",
-	1, {TEXTOID}
+	"DELETE FROM wastore.store_owners WHERE incarnation OPERATOR(pg_catalog.=) $1",
+	1, {INT8OID}
 };
 
 /*
@@ -130,8 +131,17 @@ store_lookup(text *store, StoreRef *ref, bool *committed)
 
 	ScanKeyInit(&key, Anum_store_owners_store, BTEqualStrategyNumber, F_TEXTEQ,
 				PointerGetDatum(store));
-	/* no new snapshot can be taken in parallel mode; the query's will do */
-	snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+	/*
+	 * No new snapshot can be taken in parallel mode, and the query's would be
+	 * out of date.  wastore's functions are PARALLEL UNSAFE, so that no query
+	 * that calls them runs in parallel mode; refuse rather than resolve a
+	 * store from an old snapshot (and cache it).
+	 */
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("wastore's functions cannot run in parallel mode")));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
 							  snapshot, 1, &key);
 	tuple = systable_getnext(scan);
@@ -175,8 +185,8 @@ extension_owner(void)
  * May the current user use a store of this owner?  Members of the owner
  * role (with its privileges), the extension's owner and superusers may.
  */
-static bool
-owner_is_usable(Oid owner)
+bool
+store_owner_is_usable(Oid owner)
 {
 	Oid			user = GetUserId();
 
@@ -187,7 +197,7 @@ owner_is_usable(Oid owner)
 static void
 check_usable(text *store, const StoreRef *ref)
 {
-	if (!owner_is_usable(ref->owner))
+	if (!store_owner_is_usable(ref->owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for store \"%s\"", text_to_cstring(store)),
@@ -367,7 +377,7 @@ store_drop(PG_FUNCTION_ARGS)
 
 	if (store_find(store, &ref))
 	{
-		Datum		values[1] = {PointerGetDatum(store)};
+		Datum		values[1] = {StoreRefGetDatum(&ref)};
 
 		SPI_connect();
 		wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
@@ -385,9 +395,13 @@ Datum
 store_owns_store(PG_FUNCTION_ARGS)
 {
 	text	   *store = PG_GETARG_TEXT_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(store);
 	StoreRef	ref;
 
-	PG_RETURN_BOOL(store_resolve(store, &ref) && owner_is_usable(ref.owner));
+	/* no store has an id that create_store would refuse */
+	if (len == 0 || len > WASTORE_MAX_STORE_ID_BYTES)
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(store_resolve(store, &ref) && store_owner_is_usable(ref.owner));
 }
 
 /*

@@ -51,6 +51,12 @@ extern bool store_find(text *store, StoreRef *ref);
 extern void store_open(text *store, StoreRef *ref);
 
 /*
+ * May the current user use a store of this owner?  Members of the owner
+ * role (with its privileges), the extension's owner and superusers may.
+ */
+extern bool store_owner_is_usable(Oid owner);
+
+/*
  * The entry pattern of most functions: resolve the store, run one statement
  * on it in an SPI connection of its own.  $1 of the statement is the
  * incarnation (the helper fills values[0]); values[1..] are the caller's.

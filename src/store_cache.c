@@ -68,7 +68,9 @@ cache_key(text *store, char key[WASTORE_MAX_STORE_ID_BYTES + 1])
 {
 	int			len = VARSIZE_ANY_EXHDR(store);
 
-	Assert(len <= WASTORE_MAX_STORE_ID_BYTES);
+	/* every caller checked the length; a release build must not trust that */
+	if (len > WASTORE_MAX_STORE_ID_BYTES)
+		elog(ERROR, "store id of %d bytes reached the store cache", len);
 	memcpy(key, VARDATA_ANY(store), len);
 	key[len] = '\0';
 }

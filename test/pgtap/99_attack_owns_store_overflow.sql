@@ -1,4 +1,5 @@
--- ATTACK (crashes the server today): wastore.owns_store takes its argument
+-- ATTACK (crashed the server before the fix: owns_store now refuses ids
+-- create_store would refuse, and the cache errors on one): wastore.owns_store takes its argument
 -- with PG_GETARG_TEXT_PP, not wastore_store_arg, so nothing bounds its
 -- length; store_cache_get then copies it into a 257-byte stack buffer
 -- (store_cache.c, cache_key: only an Assert guards the length, and release
