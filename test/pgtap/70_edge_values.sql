@@ -2,7 +2,7 @@
 -- changes nothing.  Ids are checked alike on every write path, and an error
 -- about one key names its family and id.
 BEGIN;
-SELECT plan(14);
+SELECT plan(33);
 
 CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
@@ -42,6 +42,19 @@ $$;
 CREATE TEMP TABLE before (d text);
 CREATE FUNCTION pg_temp.snap() RETURNS void LANGUAGE sql AS $$ DELETE FROM before; INSERT INTO before SELECT pg_temp.everything() $$;
 CREATE FUNCTION pg_temp.unchanged() RETURNS boolean LANGUAGE sql AS $$ SELECT pg_temp.everything() = (SELECT d FROM before) $$;
+
+-- The CONTEXT lines of a failing statement.
+CREATE FUNCTION pg_temp.context_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	ctx text;
+BEGIN
+	EXECUTE q;
+	RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS ctx = PG_EXCEPTION_CONTEXT;
+	RETURN ctx;
+END
+$$;
 
 SELECT wastore.set('edge', '{"session": {"s.0": 1}, "app-state-sync-key": {"AAAAAHsB": {"keyData": "a2V5"}}}');
 
@@ -83,6 +96,81 @@ SELECT lives_ok($$ SELECT wastore.set('edge', '{"app-state-sync-key": {"AAAAAHsC
 	'set: padded base64 ids are written and deleted');
 SELECT is(wastore.get_app_state_sync_key('edge', 'AAAAAHsC'), '{"keyData": "eA=="}'::jsonb, '... and read by get_app_state_sync_key');
 SELECT is((SELECT count(*)::int FROM wastore.get('edge', 'app-state-sync-key', ARRAY['AAAAAHsB'])), 0, '... the deleted one is gone');
+
+--------------------------------------------------------------------------
+-- LTHashState input is checked whole: Baileys' camelCase or baileys_ex's
+-- snake_case, never mixed, no unknown member, and a hash that is the sum
+-- of the entries' value MACs
+--------------------------------------------------------------------------
+CREATE FUNCTION pg_temp.mac(s text) RETURNS bytea LANGUAGE sql AS $$ SELECT sha256(convert_to(s, 'UTF8')) $$;
+CREATE FUNCTION pg_temp.b64(b bytea) RETURNS text LANGUAGE sql AS $$ SELECT translate(encode(b, 'base64'), E'\n', '') $$;
+CREATE FUNCTION pg_temp.buf(b bytea) RETURNS jsonb LANGUAGE sql AS $$ SELECT jsonb_build_object('type', 'Buffer', 'data', pg_temp.b64(b)) $$;
+-- a state of n entries ('i1' -> 'v1', ...), its hash the given one (NULL:
+-- the right one), in Baileys' spelling or baileys_ex's
+CREATE FUNCTION pg_temp.state(n int, snake boolean, hash bytea DEFAULT NULL) RETURNS jsonb LANGUAGE sql AS $$
+	SELECT jsonb_build_object('version', 10,
+		'hash', pg_temp.buf(coalesce(hash, (SELECT wastore.lthash_agg(pg_temp.mac('v' || i)) FROM generate_series(1, n) i)::bytea)),
+		CASE WHEN snake THEN 'index_value_map' ELSE 'indexValueMap' END,
+		coalesce((SELECT jsonb_object_agg(pg_temp.b64(pg_temp.mac('i' || i)),
+										  jsonb_build_object(CASE WHEN snake THEN 'value_mac' ELSE 'valueMac' END, pg_temp.buf(pg_temp.mac('v' || i))))
+					FROM generate_series(1, n) i), '{}'))
+$$;
+
+SELECT lives_ok($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(3, true)) $$,
+	'put: baileys_ex''s snake_case LTHashState is accepted');
+SELECT is(wastore.get_app_state_sync_version('edge', 'regular'), pg_temp.state(3, false),
+	'... with its entries, read back in Baileys'' camelCase');
+SELECT lives_ok($$ SELECT wastore.set('edge', jsonb_build_object('app-state-sync-version', jsonb_build_object('regular_low', pg_temp.state(2, true)))) $$,
+	'set: the family app-state-sync-version takes the snake_case spelling too');
+SELECT is(wastore.get_app_state_sync_version('edge', 'regular_low'), pg_temp.state(2, false), '... with its entries');
+SELECT is((SELECT hash::bytea FROM wastore.apply_app_state_patch('edge', 'regular', 11, ARRAY['remove'], ARRAY[pg_temp.mac('i1')], ARRAY[pg_temp.mac('v1')],
+		wastore.snapshot_mac((SELECT wastore.lthash_agg(pg_temp.mac('v' || i)) FROM generate_series(2, 3) i), 11, 'regular', pg_temp.mac('key')),
+		pg_temp.mac('key'))),
+	(SELECT wastore.lthash_agg(pg_temp.mac('v' || i)) FROM generate_series(2, 3) i)::bytea,
+	'a patch checked against its snapshot MAC applies on a state put in snake_case');
+SELECT lives_ok($$ SELECT wastore.put_app_state_sync_version('edge', 'critical_block', pg_temp.state(0, true, wastore.lthash_zero()::bytea)) $$,
+	'an empty map sums to the zero hash');
+
+SELECT pg_temp.snap();
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(3, true, wastore.lthash_zero()::bytea)) $$),
+	'22023: the "hash" of an app-state sync version must be the LTHash of its value MACs | The 3 value MACs of its "index_value_map" sum to another hash.',
+	'put: a snake_case state whose hash is not the sum of its entries (the issue''s case) raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(3, false, pg_temp.mac('x') || pg_temp.mac('x') || pg_temp.mac('x') || pg_temp.mac('x'))) $$),
+	'22023: the "hash" of an app-state sync version must be the LTHash of its value MACs | The 3 value MACs of its "indexValueMap" sum to another hash.',
+	'put: a camelCase state whose hash is not the sum of its entries raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(0, false, pg_temp.mac('x') || pg_temp.mac('x') || pg_temp.mac('x') || pg_temp.mac('x'))) $$),
+	'22023: the "hash" of an app-state sync version must be the LTHash of its value MACs | It has no entries, which sum to the zero hash, but its hash is not zero.',
+	'put: an empty map with a hash that is not zero raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', jsonb_build_object('version', 1, 'hash', pg_temp.buf(pg_temp.mac('v1') || pg_temp.mac('v1') || pg_temp.mac('v1') || pg_temp.mac('v1')))) $$),
+	'22023: the "hash" of an app-state sync version must be the LTHash of its value MACs | It has no entries, which sum to the zero hash, but its hash is not zero.',
+	'put: no map at all with a hash that is not zero raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(1, false) || '{"extra": 1}') $$),
+	'22023: unknown member "extra" in an app-state sync version | Its members are "version", "hash" and "indexValueMap" (or "index_value_map").',
+	'put: an unknown member raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(1, false) || jsonb_build_object('index_value_map', '{}'::jsonb)) $$),
+	'22023: an app-state sync version must not mix Baileys'' and baileys_ex''s spellings | It has both "indexValueMap" and "index_value_map".',
+	'put: both spellings of the map raise 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', jsonb_set(pg_temp.state(1, false),
+		ARRAY['indexValueMap', pg_temp.b64(pg_temp.mac('i1'))], jsonb_build_object('value_mac', pg_temp.buf(pg_temp.mac('v1'))))) $$),
+	format('22023: an app-state sync version must not mix Baileys'' and baileys_ex''s spellings | The entry of "indexValueMap" key "%s" has "value_mac", where "indexValueMap" entries have "valueMac".', pg_temp.b64(pg_temp.mac('i1'))),
+	'put: a snake_case entry in a camelCase map raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', jsonb_set(pg_temp.state(1, true),
+		ARRAY['index_value_map', pg_temp.b64(pg_temp.mac('i1')), 'seen'], 'true')) $$),
+	format('22023: unknown member "seen" in the entry of "index_value_map" key "%s" | An entry has exactly one member, "value_mac".', pg_temp.b64(pg_temp.mac('i1'))),
+	'put: an unknown member of an entry raises 22023');
+SELECT is(pg_temp.err($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', jsonb_set(pg_temp.state(1, false), '{hash,encoding}', '"base64"')) $$),
+	'22023: "hash" must be a Buffer | It has a member "encoding" besides "type" and "data".',
+	'put: an unknown member of a Buffer raises 22023');
+SELECT ok(pg_temp.context_of($$ SELECT wastore.put_app_state_sync_version('edge', 'regular', pg_temp.state(1, false) || '{"extra": 1}') $$)
+		  LIKE 'app-state-sync-version "regular"%', '... and the error''s context names the family and the collection');
+SELECT is(pg_temp.err($$ SELECT wastore.set('edge', jsonb_build_object('session', jsonb_build_object('s.9', 9),
+		'app-state-sync-version', jsonb_build_object('regular', pg_temp.state(3, true, wastore.lthash_zero()::bytea)))) $$),
+	'22023: the "hash" of an app-state sync version must be the LTHash of its value MACs | Failed at family app-state-sync-version, id "regular" after 1 attempt. The 3 value MACs of its "index_value_map" sum to another hash.',
+	'set: a mis-summed LTHashState raises 22023 naming the family and the id');
+SELECT is((SELECT (ok, sqlstate) FROM wastore.try_set('edge', jsonb_build_object('app-state-sync-version',
+		jsonb_build_object('regular', pg_temp.state(2, false) || '{"extra": 1}')))),
+	(false, '22023'::text), 'try_set reports an unknown member as 22023');
+SELECT ok(pg_temp.unchanged(), 'no refused LTHashState changed anything, the batch''s other keys included');
 
 SELECT * FROM finish();
 ROLLBACK;
