@@ -112,6 +112,25 @@ static WastorePlan dedupe_bounds_plan = {
 	1, {INT8OID}
 };
 
+/*
+ * seq stays within 1 .. CHAT_DEDUPE_SEQ_MAX (chat_dedupe's CHECK), so that
+ * max(seq) + 1 always fits a bigint.  Marking alone never gets there (a
+ * million marks a second would take 290,000 years), but an administrator may
+ * write any seq by hand: a window whose newest key has the largest one is
+ * numbered afresh from 1, in the same order, before the next key.  (One
+ * statement: every row is deleted before the sort hands the first one back
+ * to the insert, so no two numbers meet.)
+ */
+#define CHAT_DEDUPE_SEQ_MAX (PG_INT64_MAX - 1)
+
+static WastorePlan dedupe_renumber_plan = {
+	"WITH old AS (DELETE FROM wastore.chat_dedupe WHERE incarnation OPERATOR(pg_catalog.=) $1 "
+	"RETURNING adapter, message_id, seq) "
+	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) "
+	"SELECT $1, adapter, message_id, pg_catalog.row_number() OVER (ORDER BY seq) FROM old",
+	1, {INT8OID}
+};
+
 static WastorePlan mark_dedupe_plan = {
 	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (incarnation, adapter, message_id) DO NOTHING",
@@ -143,6 +162,28 @@ static WastorePlan load_plan = {
 /*
  * Helpers
  */
+
+/*
+ * The bounds of the store's dedupe window (1 and 0 when it is empty).
+ */
+static void
+dedupe_bounds(const StoreRef *ref, int64 *min_seq, int64 *max_seq)
+{
+	Datum		values[1] = {StoreRefGetDatum(ref)};
+	bool		isnull;
+
+	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
+	Assert(SPI_processed == 1);
+	*min_seq = 1;
+	*max_seq = 0;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull)
+		return;
+	*min_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	*max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+}
 
 static Datum
 empty_jsonb(const char *text)
@@ -275,9 +316,8 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	int32		limit = DatumGetInt32(wastore_arg(fcinfo, 3, "dedupe_limit"));
 	Datum		values[4];
 	StoreRef	ref;
-	bool		isnull;
-	int64		min_seq = 1;
-	int64		max_seq = 0;
+	int64		min_seq;
+	int64		max_seq;
 	bool		added;
 
 	if (limit <= 0)
@@ -298,17 +338,14 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	 * anyway: each deletes the same oldest row.
 	 */
 	locks_acquire_dedupe(&ref);
+	dedupe_bounds(&ref, &min_seq, &max_seq);
 
 	values[0] = StoreRefGetDatum(&ref);
-	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
-	Assert(SPI_processed == 1);
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (!isnull)
+	if (max_seq >= CHAT_DEDUPE_SEQ_MAX)
 	{
-		min_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, &isnull));
-		max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 2, &isnull));
+		max_seq = (int64) wastore_plan_execute(&dedupe_renumber_plan, values, NULL, false,
+											   SPI_OK_INSERT);
+		min_seq = 1;
 	}
 
 	values[1] = PointerGetDatum(adapter);

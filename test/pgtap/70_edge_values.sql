@@ -2,7 +2,7 @@
 -- changes nothing.  Ids are checked alike on every write path, and an error
 -- about one key names its family and id.
 BEGIN;
-SELECT plan(33);
+SELECT plan(71);
 
 CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
@@ -171,6 +171,91 @@ SELECT is((SELECT (ok, sqlstate) FROM wastore.try_set('edge', jsonb_build_object
 		jsonb_build_object('regular', pg_temp.state(2, false) || '{"extra": 1}')))),
 	(false, '22023'::text), 'try_set reports an unknown member as 22023');
 SELECT ok(pg_temp.unchanged(), 'no refused LTHashState changed anything, the batch''s other keys included');
+
+--------------------------------------------------------------------------
+-- The tables hold every row to what the functions rely on: a row written
+-- at psql that breaks it is refused (23514) and changes nothing
+--------------------------------------------------------------------------
+SELECT wastore.chat_mark_dedupe('edge', 'wa', 'm' || i, 3) FROM generate_series(1, 3) i;
+SELECT wastore.chat_acquire_lock('edge', 'lock', 'owner-1', 'reject', '{}', '1 hour');
+SELECT wastore.chat_acquire_lock('edge', 'lock', 'owner-2', 'queue');
+SELECT pg_temp.snap();
+SELECT pg_temp.inc('edge') AS edge \gset
+SELECT throws_ok(format($$ INSERT INTO wastore.sync_index (incarnation, collection, index_mac, value_mac) VALUES (%s, 'regular', sha256('i'), '\x0102') $$, :edge),
+	'23514', NULL, 'sync_index: a value MAC that is not 32 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.sync_index (incarnation, collection, index_mac, value_mac) VALUES (%s, 'regular', '\x01', sha256('v')) $$, :edge),
+	'23514', NULL, 'sync_index: an index MAC that is not 32 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.sync_index (incarnation, collection, index_mac, value_mac) VALUES (%s, repeat('c', 1025), sha256('i'), sha256('v')) $$, :edge),
+	'23514', NULL, 'sync_index: a collection over 1024 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.sync_versions (incarnation, collection, version, hash) VALUES (%s, repeat('c', 1025), 1, wastore.lthash_zero()) $$, :edge),
+	'23514', NULL, 'sync_versions: a collection over 1024 bytes');
+SELECT throws_ok($$ UPDATE wastore.chat_locks SET expires_at = 'infinity' $$, '23514', NULL, 'chat_locks: expires_at infinity');
+SELECT throws_ok($$ UPDATE wastore.chat_locks SET expires_at = '-infinity' $$, '23514', NULL, 'chat_locks: expires_at -infinity');
+SELECT throws_ok($$ UPDATE wastore.chat_locks SET owner = repeat('o', 1025) $$, '23514', NULL, 'chat_locks: an owner over 1024 bytes');
+SELECT throws_ok($$ UPDATE wastore.chat_dedupe SET seq = 9223372036854775807 WHERE message_id = 'm3' $$,
+	'23514', NULL, 'chat_dedupe: a seq of 2^63 - 1, which the next mark could not count on from');
+SELECT throws_ok($$ UPDATE wastore.chat_dedupe SET seq = 0 WHERE message_id = 'm1' $$, '23514', NULL, 'chat_dedupe: a seq below 1');
+SELECT throws_ok($$ UPDATE wastore.chat_dedupe SET message_id = repeat('m', 1025) WHERE message_id = 'm1' $$,
+	'23514', NULL, 'chat_dedupe: a message id over 1024 bytes');
+SELECT throws_ok($$ UPDATE wastore.chat_pending SET seq = 0 $$, '23514', NULL, 'chat_pending: a seq below 1');
+SELECT throws_ok($$ UPDATE wastore.chat_pending SET lock_key = repeat('k', 1025) $$, '23514', NULL, 'chat_pending: a lock key over 1024 bytes');
+SELECT throws_ok($$ UPDATE wastore.keys SET id = repeat('k', 1025) WHERE id = 's.0' $$, '23514', NULL, 'keys: an id over 1024 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.conn_values (incarnation, key, value) VALUES (%s, repeat('k', 1025), '1') $$, :edge),
+	'23514', NULL, 'conn_values: a key over 1024 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.chat_subscriptions (incarnation, thread_id) VALUES (%s, repeat('t', 1025)) $$, :edge),
+	'23514', NULL, 'chat_subscriptions: a thread id over 1024 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.chat_thread_state (incarnation, thread_id, state) VALUES (%s, repeat('t', 1025), '{}') $$, :edge),
+	'23514', NULL, 'chat_thread_state: a thread id over 1024 bytes');
+SELECT throws_ok(format($$ INSERT INTO wastore.chat_channel_state (incarnation, channel_id, state) VALUES (%s, repeat('c', 1025), '{}') $$, :edge),
+	'23514', NULL, 'chat_channel_state: a channel id over 1024 bytes');
+SELECT throws_ok($$ INSERT INTO wastore.store_owners (store, owner) VALUES ('', 'postgres') $$, '23514', NULL, 'store_owners: an empty store id');
+SELECT is((SELECT count(*)::int FROM pg_constraint WHERE connamespace = 'wastore'::regnamespace AND contype = 'c' AND NOT convalidated), 0,
+	'every CHECK constraint of the tables holds for every row (none NOT VALID)');
+SELECT ok(pg_temp.unchanged(), 'no refused row changed anything');
+
+--------------------------------------------------------------------------
+-- Computed values stay in range
+--------------------------------------------------------------------------
+-- The largest TTL: its end, rounded up to whole milliseconds, would leave
+-- the range of timestamps; it is clamped to the last millisecond instead.
+SELECT is(wastore.chat_acquire_lock('edge', 'forever', 'owner-1', 'reject', '{}',
+		'294276-12-31 23:59:59.999+00'::timestamptz - clock_timestamp()), 'acquired',
+	'chat_acquire_lock with a TTL that ends in the last millisecond PostgreSQL can store');
+SELECT is((SELECT expires_at FROM wastore.chat_locks WHERE incarnation = :edge AND lock_key = 'forever'),
+	'294276-12-31 23:59:59.999+00'::timestamptz, '... expires at that millisecond, not past the largest timestamp');
+SELECT is((SELECT expires_at::text::timestamptz FROM wastore.chat_locks WHERE incarnation = :edge AND lock_key = 'forever'),
+	'294276-12-31 23:59:59.999+00'::timestamptz, '... which reads back from its text (what pg_dump writes)');
+SELECT is(wastore.chat_acquire_lock('edge', 'forever', 'owner-2'), 'busy', '... and is held');
+SELECT is(wastore.chat_snapshot('edge') #> '{locks,forever,expires_at}', '9224318015999999'::jsonb,
+	'chat_snapshot gives its expiry in milliseconds');
+SELECT lives_ok($$ SELECT wastore.chat_load_snapshot('edge-copy', wastore.chat_snapshot('edge')) $$,
+	'chat_load_snapshot of that snapshot');
+SELECT is((SELECT expires_at FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('edge-copy') AND lock_key = 'forever'),
+	'294276-12-31 23:59:59.999+00'::timestamptz, '... keeps the lock and its expiry');
+SELECT pg_temp.snap();
+SELECT is(pg_temp.err($$ SELECT wastore.chat_acquire_lock('edge', 'later', 'owner-1', 'reject', '{}', '300000 years') $$),
+	'22008: timestamp out of range', 'a TTL that ends past the largest timestamp raises 22008');
+SELECT is(pg_temp.err($$ SELECT wastore.chat_acquire_lock('edge', 'later', 'owner-1', 'queue', '{}', '294276-12-31 23:59:59.999999+00'::timestamptz - clock_timestamp() + interval '1 microsecond') $$),
+	'22008: timestamp out of range', '... one that ends just past it too');
+SELECT ok(pg_temp.unchanged(), '... and changes nothing');
+-- The earliest expiry a row can hold goes through a snapshot too.
+UPDATE wastore.chat_locks SET expires_at = '4714-11-24 00:00:00+00 BC' WHERE incarnation = :edge AND lock_key = 'lock';
+SELECT is(wastore.chat_snapshot('edge') #> '{locks,lock,expires_at}', '-210866803200000'::jsonb,
+	'the earliest expiry a lock can hold, in milliseconds');
+SELECT lives_ok($$ SELECT wastore.chat_load_snapshot('edge-copy', wastore.chat_snapshot('edge')) $$, '... loaded');
+SELECT is((SELECT expires_at FROM wastore.chat_locks WHERE incarnation = pg_temp.inc('edge-copy') AND lock_key = 'lock'),
+	'4714-11-24 00:00:00+00 BC'::timestamptz, '... it round-trips');
+SELECT is(wastore.chat_acquire_lock('edge-copy', 'lock', 'owner-3'), 'acquired', '... and counts as expired');
+
+-- A dedupe window whose newest seq is the largest the table holds (an
+-- administrator's row): the next mark numbers the window afresh instead of
+-- overflowing.
+UPDATE wastore.chat_dedupe SET seq = 9223372036854775806 - 3 + seq WHERE incarnation = :edge;
+SELECT is(wastore.chat_mark_dedupe('edge', 'wa', 'm4', 3), true, 'chat_mark_dedupe after a seq of 2^63 - 2: a new key');
+SELECT results_eq(format($$ SELECT message_id COLLATE "default", seq FROM wastore.chat_dedupe WHERE incarnation = %s ORDER BY seq $$, :edge),
+	$$ VALUES ('m2', 2::bigint), ('m3', 3), ('m4', 4) $$, '... numbered afresh in order, the oldest evicted, the limit kept');
+SELECT is(wastore.chat_mark_dedupe('edge', 'wa', 'm3', 3), false, '... the window still knows its keys');
+SELECT is(wastore.chat_snapshot('edge') -> 'dedupe_order', '[["wa", "m2"], ["wa", "m3"], ["wa", "m4"]]'::jsonb, '... in their order');
 
 SELECT * FROM finish();
 ROLLBACK;
