@@ -17,10 +17,16 @@
  *	 eviction sees them all: the store never keeps more than dedupe_limit
  *	 keys.
  *
+ * Under REPEATABLE READ and SERIALIZABLE a mark (or a load) whose snapshot
+ * predates another mark of the store that committed while it waited for the
+ * lock raises a serialization failure (40001): its statements could not see
+ * that mark's key.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -164,15 +170,19 @@ static WastorePlan load_plan = {
  */
 
 /*
- * The bounds of the store's dedupe window (1 and 0 when it is empty).
+ * The bounds of the store's dedupe window (1 and 0 when it is empty), read
+ * with the transaction's snapshot, or with the latest one.
  */
 static void
-dedupe_bounds(const StoreRef *ref, int64 *min_seq, int64 *max_seq)
+dedupe_bounds(const StoreRef *ref, bool latest, int64 *min_seq, int64 *max_seq)
 {
 	Datum		values[1] = {StoreRefGetDatum(ref)};
 	bool		isnull;
 
-	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
+	if (latest)
+		wastore_plan_execute_latest(&dedupe_bounds_plan, values, SPI_OK_SELECT);
+	else
+		wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
 	Assert(SPI_processed == 1);
 	*min_seq = 1;
 	*max_seq = 0;
@@ -183,6 +193,36 @@ dedupe_bounds(const StoreRef *ref, int64 *min_seq, int64 *max_seq)
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	*max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * The window as this transaction's statements will see it, for a caller
+ * that holds the store's dedupe lock.  Under READ COMMITTED each statement
+ * takes a new snapshot, after the lock: it sees every mark committed before.
+ * Under REPEATABLE READ and SERIALIZABLE the transaction's snapshot may be
+ * older than a mark (or a load) that committed while this one waited: its
+ * statements would number the new key like that mark's (a unique violation)
+ * and evict without seeing that mark's key.  The window then has other
+ * bounds in the latest snapshot than in the transaction's, and that is a
+ * serialization failure, as PostgreSQL reports a row changed after the
+ * snapshot.
+ */
+static void
+dedupe_window(const StoreRef *ref, int64 *min_seq, int64 *max_seq)
+{
+	int64		latest_min;
+	int64		latest_max;
+
+	dedupe_bounds(ref, false, min_seq, max_seq);
+	if (!IsolationUsesXactSnapshot())
+		return;
+	dedupe_bounds(ref, true, &latest_min, &latest_max);
+	if (latest_min != *min_seq || latest_max != *max_seq)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of the chat dedupe window"),
+				 errdetail("Another transaction marked a key of the store, or loaded its snapshot, after this transaction's snapshot was taken."),
+				 errhint("Retry the transaction.")));
 }
 
 static Datum
@@ -338,7 +378,7 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	 * anyway: each deletes the same oldest row.
 	 */
 	locks_acquire_dedupe(&ref);
-	dedupe_bounds(&ref, &min_seq, &max_seq);
+	dedupe_window(&ref, &min_seq, &max_seq);
 
 	values[0] = StoreRefGetDatum(&ref);
 	if (max_seq >= CHAT_DEDUPE_SEQ_MAX)
@@ -431,6 +471,16 @@ chat_load_snapshot(PG_FUNCTION_ARGS)
 	store_open(store, &load.ref);
 	SPI_finish();
 	locks_acquire_dedupe(&load.ref);
+
+	/* under REPEATABLE READ, a mark committed meanwhile: 40001 */
+	{
+		int64		min_seq;
+		int64		max_seq;
+
+		SPI_connect();
+		dedupe_window(&load.ref, &min_seq, &max_seq);
+		SPI_finish();
+	}
 
 	commit_run_or_raise(load_work, &load);
 	PG_RETURN_VOID();
