@@ -392,6 +392,31 @@ BEGIN
 END
 $$;
 
+-- The role argument of grant_access and revoke_access, as the name their
+-- statements use.  A regrole is an OID, and one that names no role (0, a
+-- dropped role's) would reach the statements as "-" or a bare number: a
+-- syntax error (42601) instead of "no such role" (42704).
+CREATE FUNCTION wastore_internal.role_name(role regrole)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', role::pg_catalog.oid
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Pass a role name, such as ''bot_service''; it is taken as regrole.';
+	END IF;
+	RETURN role::pg_catalog.text;
+END
+$$;
+COMMENT ON FUNCTION wastore_internal.role_name(regrole) IS
+	'The role argument of grant_access / revoke_access as a quoted name: 22004 for NULL, 42704 for an OID that is no role';
+REVOKE EXECUTE ON FUNCTION wastore_internal.role_name(regrole) FROM PUBLIC;
+
 -- Granting a service role access: one call by the extension's owner (or a
 -- superuser).  The role gets the schema, the functions and the stores view;
 -- no table: its stores' rows are reached through the functions only.
@@ -400,19 +425,33 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	name text := wastore_internal.role_name(role);
 BEGIN
-	IF role IS NULL THEN
-		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA wastore TO %s', role);
-	EXECUTE pg_catalog.format('GRANT SELECT ON wastore.stores TO %s', role);
-	EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA wastore TO %s', name);
+	EXECUTE pg_catalog.format('GRANT SELECT ON wastore.stores TO %s', name);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore TO %s', name);
 	EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION wastore.grant_access(regrole), '
-							  'wastore.revoke_access(regrole), wastore.store_owners_purge() FROM %s', role);
+							  'wastore.revoke_access(regrole), wastore.store_owners_purge() FROM %s', name);
 END
 $$;
 COMMENT ON FUNCTION wastore.grant_access(regrole) IS
 	'Lets a role use wastore: its own stores (and those of roles whose privileges it has), through the functions and the stores view; run by the extension''s owner or a superuser';
+
+CREATE OR REPLACE FUNCTION wastore.revoke_access(role regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := wastore_internal.role_name(role);
+BEGIN
+	EXECUTE pg_catalog.format('REVOKE ALL ON ALL TABLES IN SCHEMA wastore FROM %s', name);
+	EXECUTE pg_catalog.format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA wastore FROM %s', name);
+	EXECUTE pg_catalog.format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA wastore FROM %s', name);
+	EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA wastore FROM %s', name);
+END
+$$;
 
 -- Roles granted access under 1.1 keep it, without the tables.
 DO $$

@@ -2,7 +2,7 @@
 -- changes nothing.  Ids are checked alike on every write path, and an error
 -- about one key names its family and id.
 BEGIN;
-SELECT plan(71);
+SELECT plan(86);
 
 CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
@@ -256,6 +256,64 @@ SELECT results_eq(format($$ SELECT message_id COLLATE "default", seq FROM wastor
 	$$ VALUES ('m2', 2::bigint), ('m3', 3), ('m4', 4) $$, '... numbered afresh in order, the oldest evicted, the limit kept');
 SELECT is(wastore.chat_mark_dedupe('edge', 'wa', 'm3', 3), false, '... the window still knows its keys');
 SELECT is(wastore.chat_snapshot('edge') -> 'dedupe_order', '[["wa", "m2"], ["wa", "m3"], ["wa", "m4"]]'::jsonb, '... in their order');
+
+--------------------------------------------------------------------------
+-- Every public object works or raises a documented SQLSTATE
+--------------------------------------------------------------------------
+CREATE ROLE wastore_edge_tenant NOLOGIN;
+SELECT wastore.grant_access('wastore_edge_tenant');
+CREATE TEMP TABLE grants_before AS
+	SELECT p.oid::regprocedure::text AS fn, p.proacl::text AS acl FROM pg_proc p WHERE p.pronamespace = 'wastore'::regnamespace
+	UNION ALL SELECT n.nspname, n.nspacl::text FROM pg_namespace n WHERE n.nspname = 'wastore';
+SELECT is(pg_temp.err($$ SELECT wastore.grant_access(0::oid::regrole) $$),
+	'42704: role with OID 0 does not exist', 'grant_access of OID 0 (no role) raises 42704');
+SELECT is(pg_temp.err($$ SELECT wastore.grant_access('-') $$),
+	'42704: role with OID 0 does not exist', '... so does ''-'', which regrole reads as OID 0');
+SELECT is(pg_temp.err($$ SELECT wastore.grant_access(4294967295::oid::regrole) $$),
+	'42704: role with OID 4294967295 does not exist', '... and an OID that names no role');
+SELECT is(pg_temp.err($$ SELECT wastore.revoke_access(0::oid::regrole) $$),
+	'42704: role with OID 0 does not exist', 'revoke_access of OID 0 raises 42704');
+SELECT is(pg_temp.err($$ SELECT wastore.grant_access('wastore_no_such_role') $$),
+	'42704: role "wastore_no_such_role" does not exist', 'a role name that names no role: 42704 (regrole''s own input error)');
+SELECT set_eq($$ SELECT p.oid::regprocedure::text, p.proacl::text FROM pg_proc p WHERE p.pronamespace = 'wastore'::regnamespace
+				 UNION ALL SELECT n.nspname, n.nspacl::text FROM pg_namespace n WHERE n.nspname = 'wastore' $$,
+	$$ SELECT * FROM grants_before $$, '... and no privilege changed');
+
+SELECT is(pg_temp.err($$ SELECT wastore.store_owners_purge() $$),
+	'39P01: wastore.store_owners_purge() must be called as a BEFORE DELETE OR UPDATE row trigger',
+	'the trigger function called directly by an administrator raises 39P01');
+SET LOCAL ROLE wastore_edge_tenant;
+SELECT is(pg_temp.err($$ SELECT wastore.store_owners_purge() $$),
+	'42501: permission denied for function store_owners_purge', '... and is not for tenants (42501)');
+RESET ROLE;
+
+-- lock_records: at most half of the server's lock table per call, refused
+-- before any record is locked
+CREATE TEMP TABLE lock_limit AS
+	SELECT current_setting('max_locks_per_transaction')::int
+		   * (current_setting('max_connections')::int + current_setting('autovacuum_max_workers')::int + 1
+			  + current_setting('max_worker_processes')::int + current_setting('max_wal_senders')::int
+			  + current_setting('max_prepared_transactions')::int) / 2 AS n;
+CREATE FUNCTION pg_temp.record_locks() RETURNS int LANGUAGE sql AS $$
+	SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 30563 AND pid = pg_backend_pid() $$;
+SELECT is(pg_temp.err($$ SELECT wastore.lock_records('edge', 'session', (SELECT array_agg(i::text) FROM generate_series(1, 200000) i)) $$),
+	format('54000: lock_records cannot lock 200000 records in one call | One call locks at most %s records: half of the server''s lock table, which holds max_locks_per_transaction (%s) locks for each of its %s backends and prepared transactions.',
+		   (SELECT n FROM lock_limit), current_setting('max_locks_per_transaction'),
+		   (SELECT n FROM lock_limit) * 2 / current_setting('max_locks_per_transaction')::int),
+	'lock_records of 200,000 ids raises 54000 with the limit in the detail');
+SELECT is(pg_temp.err(format($$ SELECT wastore.lock_records('edge', 'session', (SELECT array_agg(i::text) FROM generate_series(1, %s) i)) $$, (SELECT n + 1 FROM lock_limit))),
+	format('54000: lock_records cannot lock %s records in one call', (SELECT n + 1 FROM lock_limit)) || ' | ' ||
+	format('One call locks at most %s records: half of the server''s lock table, which holds max_locks_per_transaction (%s) locks for each of its %s backends and prepared transactions.',
+		   (SELECT n FROM lock_limit), current_setting('max_locks_per_transaction'),
+		   (SELECT n FROM lock_limit) * 2 / current_setting('max_locks_per_transaction')::int),
+	'... one id over the limit too');
+SELECT is(pg_temp.record_locks(), 0, '... and no record was locked');
+SELECT lives_ok(format($$ SELECT wastore.lock_records('edge', 'session', (SELECT array_agg((i %% 10)::text) FROM generate_series(1, %s) i)) $$, (SELECT n + 1 FROM lock_limit)),
+	'duplicates count once: as many ids, 10 records');
+SELECT is(pg_temp.record_locks(), 10, '... 10 record locks');
+SELECT lives_ok(format($$ SELECT wastore.lock_records('edge', 'pre-key', (SELECT array_agg(i::text) FROM generate_series(1, %s) i)) $$, (SELECT n FROM lock_limit)),
+	'exactly the limit is locked');
+SELECT is(pg_temp.record_locks(), (SELECT n + 10 FROM lock_limit), '... every record');
 
 SELECT * FROM finish();
 ROLLBACK;
