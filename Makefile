@@ -55,7 +55,7 @@ installcheck:
 	@rc=0; \
 	if $(installcheck_psql) -d $(INSTALLCHECK_DB) -c 'CREATE EXTENSION wastore' -c 'CREATE EXTENSION pgtap' && \
 	   $(installcheck_psql) -d $(INSTALLCHECK_DB)_isolation -c 'CREATE EXTENSION wastore'; then \
-		pg_prove -b '$(bindir)/psql' -d $(INSTALLCHECK_DB) test/pgtap/*.sql || rc=1; \
+		pg_prove -b '$(bindir)/psql' -d $(INSTALLCHECK_DB) --set readme='$(CURDIR)/README.md' test/pgtap/*.sql || rc=1; \
 		$(top_builddir)/src/test/isolation/pg_isolation_regress --use-existing \
 			--inputdir=test/isolation --outputdir=output_iso --bindir='$(bindir)' \
 			--dbname=$(INSTALLCHECK_DB)_isolation $(ISOLATION) || rc=1; \

@@ -36,8 +36,10 @@ chmod 755 "$work"
 # WASTORE_TEST_KEEP=1 keeps the work directory (results, server log)
 trap 'cluster_stop "$work/pg"; [ -n "${WASTORE_TEST_KEEP:-}" ] || rm -rf "$work"' EXIT
 
-# The server's user reads the tests from a copy it can reach.
+# The server's user reads the tests from a copy it can reach (the README
+# too: the hostile-input test checks errors against its error table).
 cp -r test "$work/test"
+cp README.md "$work/README.md"
 [ "$(id -u)" -eq 0 ] && chown -R "$PG_OS_USER" "$work"
 
 cluster_start "$work/pg" -c fsync=off -c max_prepared_transactions=4
@@ -77,7 +79,7 @@ part_pgtap() {
 	as_pg psql -q -X -v ON_ERROR_STOP=1 -d wastore_test \
 		-c "CREATE EXTENSION wastore" -c "CREATE EXTENSION pgtap" >/dev/null
 	as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" \
-		pg_prove -d wastore_test "$work"/test/pgtap/*.sql 2>&1
+		pg_prove -d wastore_test --set readme="$work/README.md" "$work"/test/pgtap/*.sql 2>&1
 }
 # From pg_prove's summary: "Files=F, Tests=T" counts every test run; each
 # file in the "Test Summary Report" adds its "Failed: n", the tests its plan

@@ -315,14 +315,19 @@ BEGIN ATOMIC
 	-- Locks: {"<key>": {"owner": "...", "strategy": "reject" | "queue" |
 	-- "debounce", "metadata": {...}, "expires_at": <ms since the epoch>}}.
 	-- owner is required; strategy defaults to reject, metadata to {},
-	-- expires_at to none (a fraction of a millisecond is dropped).  Any
-	-- member of another type or value leaves the lock out.
+	-- expires_at to none (a fraction of a millisecond is dropped; the
+	-- milliseconds of every timestamp PostgreSQL can store are accepted,
+	-- 4714-11-24 BC to 294276-12-31 23:59:59.999 UTC, which is what a
+	-- snapshot can hold).  Any member of another type or value leaves the
+	-- lock out.  The days and the time of day are added apart, to a UTC
+	-- timestamp: a whole interval of microseconds would overflow near the
+	-- end of the range.
 	INSERT INTO wastore.chat_locks (incarnation, lock_key, owner, strategy, metadata, expires_at)
 	SELECT store_incarnation, f.k, f.owner, f.strategy::wastore.lock_strategy, f.metadata,
 		   CASE WHEN f.ms IS NOT NULL THEN
-			   to_timestamp(0)
-			   + div(f.ms, 1000)::float8 * interval '1 second'
-			   + mod(f.ms, 1000)::float8 * interval '1 millisecond'
+			   ('1970-01-01 00:00:00'::timestamp
+				+ make_interval(days => div(f.ms, 86400000)::integer,
+								secs => (mod(f.ms, 86400000) / 1000)::float8)) AT TIME ZONE 'UTC'
 		   END
 	  FROM (SELECT o.k,
 				   CASE WHEN jsonb_typeof(o.v -> 'owner') = 'string' THEN o.v ->> 'owner' END AS owner,
@@ -342,7 +347,7 @@ BEGIN ATOMIC
 			 WHERE jsonb_typeof(o.v) = 'object') f
 	 WHERE f.owner IS NOT NULL AND f.strategy IS NOT NULL AND f.metadata IS NOT NULL
 	   AND wastore_internal.id_fits(f.k) AND wastore_internal.id_fits(f.owner)
-	   AND (f.ms_type = 'null' OR f.ms BETWEEN -200000000000000 AND 9000000000000000)
+	   AND (f.ms_type = 'null' OR f.ms BETWEEN -210866803200000 AND 9224318015999999)
 	ON CONFLICT (incarnation, lock_key) DO UPDATE
 	   SET owner = excluded.owner, strategy = excluded.strategy,
 		   metadata = excluded.metadata, expires_at = excluded.expires_at;
@@ -573,6 +578,31 @@ BEGIN
 END
 $$;
 
+-- The role argument of grant_access and revoke_access, as the name their
+-- statements use.  A regrole is an OID, and one that names no role (0, a
+-- dropped role's) would reach the statements as "-" or a bare number: a
+-- syntax error (42601) instead of "no such role" (42704).
+CREATE FUNCTION wastore_internal.role_name(role regrole)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role IS NULL THEN
+		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) role::pg_catalog.oid) THEN
+		RAISE EXCEPTION 'role with OID % does not exist', role::pg_catalog.oid
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Pass a role name, such as ''bot_service''; it is taken as regrole.';
+	END IF;
+	RETURN role::pg_catalog.text;
+END
+$$;
+COMMENT ON FUNCTION wastore_internal.role_name(regrole) IS
+	'The role argument of grant_access / revoke_access as a quoted name: 22004 for NULL, 42704 for an OID that is no role';
+REVOKE EXECUTE ON FUNCTION wastore_internal.role_name(regrole) FROM PUBLIC;
+
 -- Granting a service role access: one call by the extension's owner (or a
 -- superuser).  The role gets the schema, the functions and the stores view;
 -- no table: its stores' rows are reached through the functions only.
@@ -581,19 +611,33 @@ RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	name text := wastore_internal.role_name(role);
 BEGIN
-	IF role IS NULL THEN
-		RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA wastore TO %s', role);
-	EXECUTE pg_catalog.format('GRANT SELECT ON wastore.stores TO %s', role);
-	EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore TO %s', role);
+	EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA wastore TO %s', name);
+	EXECUTE pg_catalog.format('GRANT SELECT ON wastore.stores TO %s', name);
+	EXECUTE pg_catalog.format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore TO %s', name);
 	EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION wastore.grant_access(regrole), '
-							  'wastore.revoke_access(regrole), wastore.store_owners_purge() FROM %s', role);
+							  'wastore.revoke_access(regrole), wastore.store_owners_purge() FROM %s', name);
 END
 $$;
 COMMENT ON FUNCTION wastore.grant_access(regrole) IS
 	'Lets a role use wastore: its own stores (and those of roles whose privileges it has), through the functions and the stores view; run by the extension''s owner or a superuser';
+
+CREATE OR REPLACE FUNCTION wastore.revoke_access(role regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := wastore_internal.role_name(role);
+BEGIN
+	EXECUTE pg_catalog.format('REVOKE ALL ON ALL TABLES IN SCHEMA wastore FROM %s', name);
+	EXECUTE pg_catalog.format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA wastore FROM %s', name);
+	EXECUTE pg_catalog.format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA wastore FROM %s', name);
+	EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA wastore FROM %s', name);
+END
+$$;
 
 -- Roles granted access under 1.1 keep it, without the tables.
 DO $$
@@ -613,3 +657,231 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+--------------------------------------------------------------------------
+-- What the functions rely on, held by the tables
+--------------------------------------------------------------------------
+
+-- The functions accept store ids of 1 to 256 bytes, other ids of at most
+-- 1024 bytes (WASTORE_MAX_KEY_ID_BYTES: index keys stay far below the btree
+-- limit), 32-byte MACs, lock expiries that pg_dump can write and pg_restore
+-- read back, and dedupe numbers that can be counted on from.  The tables
+-- hold every row to the same rules, so that no row written at psql can make
+-- a function fail with an internal error or an overflow later, nor a dump
+-- fail to restore.
+--
+-- An install updated from 1.1 may hold rows that break them: 1.1 let
+-- tenants write the tables directly, and 1.1's chat_acquire_lock could
+-- store an expiry just past the largest timestamp.  Rows are repaired where
+-- the repair keeps their meaning and dropped where no function could use
+-- them (an id no function accepts names nothing); a WARNING counts each kind.
+DO $$
+DECLARE
+	n bigint;
+BEGIN
+	-- A store id no function accepts (1.0 did not check rows written at
+	-- psql; 1.1 checks new ones): the store is dropped, its rows purged.
+	DELETE FROM wastore.store_owners
+	 WHERE NOT (pg_catalog.octet_length(store) OPERATOR(pg_catalog.>=) 1
+				AND pg_catalog.octet_length(store) OPERATOR(pg_catalog.<=) 256);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % store(s) whose id is empty or longer than 256 bytes', n;
+	END IF;
+
+	DELETE FROM wastore.keys WHERE pg_catalog.octet_length(id) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % key(s) whose id is longer than 1024 bytes', n;
+	END IF;
+
+	-- A collection with a MAC of another length than 32 bytes, or a name
+	-- no function accepts: its hash cannot be trusted to sum its entries,
+	-- so its whole state goes (the client resyncs it from a snapshot).
+	WITH bad AS (
+		SELECT i.incarnation, i.collection FROM wastore.sync_index i
+		 WHERE pg_catalog.octet_length(i.index_mac) OPERATOR(pg_catalog.<>) 32
+			OR pg_catalog.octet_length(i.value_mac) OPERATOR(pg_catalog.<>) 32
+			OR pg_catalog.octet_length(i.collection) OPERATOR(pg_catalog.>) 1024
+		UNION
+		SELECT v.incarnation, v.collection FROM wastore.sync_versions v
+		 WHERE pg_catalog.octet_length(v.collection) OPERATOR(pg_catalog.>) 1024),
+	gone_versions AS (
+		DELETE FROM wastore.sync_versions v USING bad
+		 WHERE v.incarnation OPERATOR(pg_catalog.=) bad.incarnation
+		   AND v.collection OPERATOR(pg_catalog.=) bad.collection),
+	gone_index AS (
+		DELETE FROM wastore.sync_index i USING bad
+		 WHERE i.incarnation OPERATOR(pg_catalog.=) bad.incarnation
+		   AND i.collection OPERATOR(pg_catalog.=) bad.collection)
+	SELECT pg_catalog.count(*) INTO n FROM bad;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped the app-state sync state of % collection(s) with a MAC that is not 32 bytes or a name longer than 1024 bytes', n;
+	END IF;
+
+	DELETE FROM wastore.conn_values WHERE pg_catalog.octet_length(key) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % connection value(s) whose key is longer than 1024 bytes', n;
+	END IF;
+
+	DELETE FROM wastore.chat_subscriptions WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % chat subscription(s) whose thread id is longer than 1024 bytes', n;
+	END IF;
+	DELETE FROM wastore.chat_thread_state WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % chat thread state(s) whose thread id is longer than 1024 bytes', n;
+	END IF;
+	DELETE FROM wastore.chat_channel_state WHERE pg_catalog.octet_length(channel_id) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % chat channel state(s) whose channel id is longer than 1024 bytes', n;
+	END IF;
+
+	DELETE FROM wastore.chat_dedupe
+	 WHERE pg_catalog.octet_length(adapter) OPERATOR(pg_catalog.>) 1024
+		OR pg_catalog.octet_length(message_id) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % chat dedupe key(s) with an id longer than 1024 bytes', n;
+	END IF;
+	-- A dedupe window with a seq out of range: numbered afresh from 1, in
+	-- its order.
+	WITH bad AS (
+		SELECT DISTINCT incarnation FROM wastore.chat_dedupe
+		 WHERE seq OPERATOR(pg_catalog.<) 1 OR seq OPERATOR(pg_catalog.>) 9223372036854775806),
+	old AS (
+		DELETE FROM wastore.chat_dedupe d USING bad
+		 WHERE d.incarnation OPERATOR(pg_catalog.=) bad.incarnation
+		RETURNING d.incarnation, d.adapter, d.message_id, d.seq)
+	INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq)
+	SELECT incarnation, adapter, message_id,
+		   pg_catalog.row_number() OVER (PARTITION BY incarnation ORDER BY seq, adapter, message_id)
+	  FROM old;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: renumbered % chat dedupe key(s) of windows with a seq out of range', n;
+	END IF;
+
+	DELETE FROM wastore.chat_locks
+	 WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
+		OR pg_catalog.octet_length(owner) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % chat lock(s) whose key or owner is longer than 1024 bytes', n;
+	END IF;
+	-- An expiry out of range keeps its meaning: infinity never expires (no
+	-- TTL), -infinity has expired, and an instant past the last one
+	-- PostgreSQL can store becomes that instant.
+	UPDATE wastore.chat_locks
+	   SET expires_at = CASE
+			WHEN expires_at OPERATOR(pg_catalog.=) 'infinity'::timestamptz THEN NULL
+			WHEN expires_at OPERATOR(pg_catalog.<) '4714-11-24 00:00:00+00 BC'::timestamptz
+				THEN '4714-11-24 00:00:00+00 BC'::timestamptz
+			ELSE '294276-12-31 23:59:59.999+00'::timestamptz
+		END
+	 WHERE expires_at OPERATOR(pg_catalog.<) '4714-11-24 00:00:00+00 BC'::timestamptz
+		OR expires_at OPERATOR(pg_catalog.>) '294276-12-31 23:59:59.999999+00'::timestamptz;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: brought the expiry of % chat lock(s) into the range of timestamps', n;
+	END IF;
+
+	DELETE FROM wastore.chat_pending WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: dropped % pending chat lock entr(ies) whose lock key is longer than 1024 bytes', n;
+	END IF;
+	-- Pending entries numbered below the sequence's range: the lock key's
+	-- entries are numbered afresh from the sequence, in their order.
+	WITH bad AS (
+		SELECT DISTINCT incarnation, lock_key FROM wastore.chat_pending WHERE seq OPERATOR(pg_catalog.<) 1),
+	old AS (
+		DELETE FROM wastore.chat_pending p USING bad
+		 WHERE p.incarnation OPERATOR(pg_catalog.=) bad.incarnation
+		   AND p.lock_key OPERATOR(pg_catalog.=) bad.lock_key
+		RETURNING p.incarnation, p.lock_key, p.seq, p.entry)
+	INSERT INTO wastore.chat_pending (incarnation, lock_key, seq, entry)
+	SELECT o.incarnation, o.lock_key, pg_catalog.nextval('wastore.chat_seq'), o.entry
+	  FROM (SELECT * FROM old ORDER BY incarnation, lock_key, seq) o;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: renumbered % pending chat lock entr(ies) with a seq below 1', n;
+	END IF;
+END
+$$;
+
+-- 1.1 checked new store rows only (NOT VALID); every row is checked now.
+ALTER TABLE wastore.store_owners VALIDATE CONSTRAINT store_id_length;
+COMMENT ON CONSTRAINT store_id_length ON wastore.store_owners IS
+	'A store id is 1 to 256 bytes, as every function requires';
+
+ALTER TABLE wastore.keys ADD CONSTRAINT key_id_length
+	CHECK (pg_catalog.octet_length(id) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT key_id_length ON wastore.keys IS
+	'A key id is at most 1024 bytes, as every function requires';
+
+ALTER TABLE wastore.sync_versions ADD CONSTRAINT collection_length
+	CHECK (pg_catalog.octet_length(collection) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT collection_length ON wastore.sync_versions IS
+	'A collection name is at most 1024 bytes, as every function requires';
+ALTER TABLE wastore.sync_index ADD CONSTRAINT collection_length
+	CHECK (pg_catalog.octet_length(collection) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT collection_length ON wastore.sync_index IS
+	'A collection name is at most 1024 bytes, as every function requires';
+ALTER TABLE wastore.sync_index ADD CONSTRAINT mac_lengths
+	CHECK (pg_catalog.octet_length(index_mac) OPERATOR(pg_catalog.=) 32
+		   AND pg_catalog.octet_length(value_mac) OPERATOR(pg_catalog.=) 32);
+COMMENT ON CONSTRAINT mac_lengths ON wastore.sync_index IS
+	'Index and value MACs are 32 bytes (HMAC-SHA256), which patches and the LTHashState projection rely on';
+
+ALTER TABLE wastore.conn_values ADD CONSTRAINT key_length
+	CHECK (pg_catalog.octet_length(key) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT key_length ON wastore.conn_values IS
+	'A connection-store key is at most 1024 bytes, as every function requires';
+
+ALTER TABLE wastore.chat_subscriptions ADD CONSTRAINT thread_id_length
+	CHECK (pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT thread_id_length ON wastore.chat_subscriptions IS
+	'A thread id is at most 1024 bytes, as every function requires';
+ALTER TABLE wastore.chat_thread_state ADD CONSTRAINT thread_id_length
+	CHECK (pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT thread_id_length ON wastore.chat_thread_state IS
+	'A thread id is at most 1024 bytes, as every function requires';
+ALTER TABLE wastore.chat_channel_state ADD CONSTRAINT channel_id_length
+	CHECK (pg_catalog.octet_length(channel_id) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT channel_id_length ON wastore.chat_channel_state IS
+	'A channel id is at most 1024 bytes, as every function requires';
+
+ALTER TABLE wastore.chat_dedupe ADD CONSTRAINT id_lengths
+	CHECK (pg_catalog.octet_length(adapter) OPERATOR(pg_catalog.<=) 1024
+		   AND pg_catalog.octet_length(message_id) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT id_lengths ON wastore.chat_dedupe IS
+	'An adapter and a message id are at most 1024 bytes each, as every function requires';
+ALTER TABLE wastore.chat_dedupe ADD CONSTRAINT seq_range
+	CHECK (seq OPERATOR(pg_catalog.>=) 1 AND seq OPERATOR(pg_catalog.<=) 9223372036854775806);
+COMMENT ON CONSTRAINT seq_range ON wastore.chat_dedupe IS
+	'seq counts from 1 and stays below the largest bigint, so that chat_mark_dedupe can always number the next key (a window at the top is numbered afresh)';
+
+ALTER TABLE wastore.chat_locks ADD CONSTRAINT id_lengths
+	CHECK (pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.<=) 1024
+		   AND pg_catalog.octet_length(owner) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT id_lengths ON wastore.chat_locks IS
+	'A lock key and an owner are at most 1024 bytes each, as every function requires';
+ALTER TABLE wastore.chat_locks ADD CONSTRAINT expires_at_range
+	CHECK (expires_at OPERATOR(pg_catalog.>=) '4714-11-24 00:00:00+00 BC'::timestamptz
+		   AND expires_at OPERATOR(pg_catalog.<=) '294276-12-31 23:59:59.999999+00'::timestamptz);
+COMMENT ON CONSTRAINT expires_at_range ON wastore.chat_locks IS
+	'An expiry is NULL (no TTL) or a finite timestamp within PostgreSQL''s range: chat_snapshot gives it in milliseconds, and pg_dump writes what pg_restore reads back';
+
+ALTER TABLE wastore.chat_pending ADD CONSTRAINT lock_key_length
+	CHECK (pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.<=) 1024);
+COMMENT ON CONSTRAINT lock_key_length ON wastore.chat_pending IS
+	'A lock key is at most 1024 bytes, as every function requires';
+ALTER TABLE wastore.chat_pending ADD CONSTRAINT seq_range
+	CHECK (seq OPERATOR(pg_catalog.>=) 1);
+COMMENT ON CONSTRAINT seq_range ON wastore.chat_pending IS
+	'seq comes from wastore.chat_seq, whose values start at 1';

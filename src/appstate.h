@@ -34,8 +34,11 @@
 extern Jsonb *appstate_version_json(const StoreRef *ref, text *collection);
 
 /*
- * Replaces the collection's state with the LTHashState JSON state (checked
- * whole first: 22023 names the bad part), or deletes it when state is NULL.
+ * Replaces the collection's state with the LTHashState JSON state, in
+ * Baileys' camelCase or baileys_ex's snake_case, or deletes it when state is
+ * NULL.  The state is checked whole first (22023 names the bad part): no
+ * unknown member, one spelling, and a hash that is the LTHash of the
+ * entries' value MACs.
  */
 extern void appstate_put_version_json(const StoreRef *ref, text *collection, Jsonb *state);
 

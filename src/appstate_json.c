@@ -138,11 +138,40 @@ json_integer(Numeric num, int64 lo, int64 hi, int64 *out)
 }
 
 /*
- * Reading LTHashState JSON.  A Buffer may be Baileys' BufferJSON
- * {"type": "Buffer", "data": "<base64>"}, Node's own Buffer JSON
- * {"type": "Buffer", "data": [bytes]}, or a plain base64 string; it must
- * have want_len bytes.
+ * Reading LTHashState JSON, checked whole before anything is written.
+ *
+ * Two spellings are accepted, never mixed: Baileys' camelCase
+ * {"version", "hash", "indexValueMap": {"<b64>": {"valueMac"}}} and
+ * baileys_ex's snake_case {"version", "hash", "index_value_map": {"<b64>":
+ * {"value_mac"}}} (the projection is always camelCase).  Any other member
+ * is refused rather than dropped: a state whose entries were dropped would
+ * keep a hash that no longer sums them, and the next patch checked against
+ * the snapshot MAC would fail.  For the same reason the hash must be the
+ * LTHash of the entries' value MACs.
+ *
+ * A Buffer may be Baileys' BufferJSON {"type": "Buffer", "data":
+ * "<base64>"}, Node's own Buffer JSON {"type": "Buffer", "data": [bytes]},
+ * or a plain base64 string; it must have want_len bytes.
  */
+typedef enum StateSpelling
+{
+	SPELLING_UNKNOWN = -1,
+	SPELLING_BAILEYS = 0,		/* camelCase */
+	SPELLING_BAILEYS_EX = 1		/* snake_case */
+} StateSpelling;
+
+static const char *const map_member[2] = {"indexValueMap", "index_value_map"};
+static const char *const mac_member[2] = {"valueMac", "value_mac"};
+
+#define STATE_HINT "Write Baileys' LTHashState {\"version\": n, \"hash\": Buffer, \"indexValueMap\": {\"<base64 index MAC>\": {\"valueMac\": Buffer}}}, or the same in baileys_ex's snake_case (\"index_value_map\", \"value_mac\")."
+
+static bool
+key_is(const JsonbValue *key, const char *name)
+{
+	return key->val.string.len == (int) strlen(name) &&
+		memcmp(key->val.string.val, name, key->val.string.len) == 0;
+}
+
 static void
 buffer_error(const char *where, const char *problem)
 {
@@ -160,9 +189,18 @@ read_buffer(JsonbValue *v, const char *where, uint8 *out, size_t want_len)
 
 	if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
 	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbIteratorToken r;
 		JsonbValue	type,
-					data;
+					data,
+					key;
 
+		while ((r = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+		{
+			if (r == WJB_KEY && !key_is(&key, "type") && !key_is(&key, "data"))
+				buffer_error(where, psprintf("It has a member \"%.*s\" besides \"type\" and \"data\".",
+											 Min(key.val.string.len, 100), key.val.string.val));
+		}
 		if (!getKeyJsonValueFromContainer(v->val.binary.data, "type", 4, &type) ||
 			type.type != jbvString || type.val.string.len != 6 ||
 			memcmp(type.val.string.val, "Buffer", 6) != 0)
@@ -171,12 +209,11 @@ read_buffer(JsonbValue *v, const char *where, uint8 *out, size_t want_len)
 			buffer_error(where, "It has no \"data\".");
 		if (data.type == jbvBinary && JsonContainerIsArray(data.val.binary.data))
 		{
-			JsonbIterator *it = JsonbIteratorInit(data.val.binary.data);
+			JsonbIterator *dit = JsonbIteratorInit(data.val.binary.data);
 			JsonbValue	e;
-			JsonbIteratorToken r;
 
 			len = 0;
-			while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+			while ((r = JsonbIteratorNext(&dit, &e, true)) != WJB_DONE)
 			{
 				int64		byte;
 
@@ -212,17 +249,236 @@ read_buffer(JsonbValue *v, const char *where, uint8 *out, size_t want_len)
 				 errdetail("It is \"%.*s\".", Min(v->val.string.len, 200), v->val.string.val)));
 }
 
+/* A state read from JSON: the version, the hash and n (index, value) MACs. */
+typedef struct VersionState
+{
+	int64		version;
+	LtHash		hash;
+	int			n;
+	const uint8 **index;
+	const uint8 **value;
+} VersionState;
+
+/* The entries of the index map, in the spelling of the map's member. */
+static void
+read_entries(JsonbValue *map, StateSpelling spelling, VersionState *st)
+{
+	const char *mname = map_member[spelling];
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+	JsonbValue	e;
+	int			allocated = 64;
+	uint8	   *macs = palloc(allocated * 2 * LTHASH_MAC_BYTES);
+	int			n = 0;
+	char	   *where = NULL;
+
+	if (map->type != jbvBinary || !JsonContainerIsObject(map->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" must be a JSON object", mname)));
+
+	it = JsonbIteratorInit(map->val.binary.data);
+	while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+	{
+		if (r == WJB_KEY)
+		{
+			size_t		len;
+
+			if (n == allocated)
+			{
+				allocated *= 2;
+				macs = repalloc(macs, allocated * 2 * LTHASH_MAC_BYTES);
+			}
+			where = psprintf("\"%s\" key \"%.*s\"", mname,
+							 Min(e.val.string.len, 100), e.val.string.val);
+			if (!lthash_base64_decode(e.val.string.val, e.val.string.len,
+									  macs + 2 * n * LTHASH_MAC_BYTES, LTHASH_MAC_BYTES, &len) ||
+				len != LTHASH_MAC_BYTES)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s is not the standard padded base64 of a 32-byte index MAC", where)));
+		}
+		else if (r == WJB_VALUE)
+		{
+			JsonbIterator *eit;
+			JsonbValue	member;
+			JsonbValue	mac;
+			bool		has_mac = false;
+
+			if (e.type != jbvBinary || !JsonContainerIsObject(e.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the entry of %s must be an object with a \"%s\"",
+								where, mac_member[spelling])));
+			eit = JsonbIteratorInit(e.val.binary.data);
+			while ((r = JsonbIteratorNext(&eit, &member, true)) != WJB_DONE)
+			{
+				if (r == WJB_KEY && key_is(&member, mac_member[spelling]))
+					has_mac = true;
+				else if (r == WJB_KEY && key_is(&member, mac_member[1 - spelling]))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("an app-state sync version must not mix Baileys' and baileys_ex's spellings"),
+							 errdetail("The entry of %s has \"%s\", where \"%s\" entries have \"%s\".",
+									   where, mac_member[1 - spelling], mname, mac_member[spelling]),
+							 errhint(STATE_HINT)));
+				else if (r == WJB_KEY)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("unknown member \"%.*s\" in the entry of %s",
+									Min(member.val.string.len, 100), member.val.string.val, where),
+							 errdetail("An entry has exactly one member, \"%s\".", mac_member[spelling]),
+							 errhint(STATE_HINT)));
+			}
+			if (!has_mac)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the entry of %s must be an object with a \"%s\"",
+								where, mac_member[spelling])));
+			getKeyJsonValueFromContainer(e.val.binary.data, mac_member[spelling],
+										 strlen(mac_member[spelling]), &mac);
+			read_buffer(&mac, psprintf("the %s of %s", mac_member[spelling], where),
+						macs + (2 * n + 1) * LTHASH_MAC_BYTES, LTHASH_MAC_BYTES);
+			n++;
+		}
+	}
+
+	st->n = n;
+	st->index = palloc(sizeof(const uint8 *) * Max(n, 1));
+	st->value = palloc(sizeof(const uint8 *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		st->index[i] = macs + 2 * i * LTHASH_MAC_BYTES;
+		st->value[i] = macs + (2 * i + 1) * LTHASH_MAC_BYTES;
+	}
+}
+
+/* The hash must be the sum of the value MACs (an empty map: the zero hash). */
+static void
+check_sum(const VersionState *st, StateSpelling spelling)
+{
+	LthashLanes sum;
+	uint8		bytes[LTHASH_BYTES];
+	size_t	   *lens = palloc(sizeof(size_t) * Max(st->n, 1));
+
+	for (int i = 0; i < st->n; i++)
+		lens[i] = LTHASH_MAC_BYTES;
+	memset(&sum, 0, sizeof(sum));
+	lthash_mix(&sum, 1, st->value, lens, st->n);
+	lthash_lanes_to_bytes(&sum, bytes);
+	pfree(lens);
+
+	if (memcmp(bytes, st->hash.bytes, LTHASH_BYTES) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the \"hash\" of an app-state sync version must be the LTHash of its value MACs"),
+				 st->n == 0 ?
+				 errdetail("It has no entries, which sum to the zero hash, but its hash is not zero.") :
+				 errdetail("The %d value MACs of its \"%s\" sum to another hash.",
+						   st->n, map_member[spelling == SPELLING_UNKNOWN ? SPELLING_BAILEYS : spelling]),
+				 errhint("Write the whole state, as the client holds it after a patch or a snapshot: wastore never stores a hash without the entries it sums.")));
+}
+
+static void
+read_version_state(Jsonb *state, VersionState *st)
+{
+	JsonbIterator *it;
+	JsonbIteratorToken r;
+	JsonbValue	key;
+	JsonbValue	v;
+	JsonbValue	map[2];
+	bool		has_version = false,
+				has_hash = false,
+				has_map[2] = {false, false};
+	StateSpelling spelling = SPELLING_UNKNOWN;
+
+	if (!JsonContainerIsObject(&state->root))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must be a JSON object"),
+				 errhint(STATE_HINT)));
+
+	/* the members: each known, each read once */
+	it = JsonbIteratorInit(&state->root);
+	while ((r = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		if (r != WJB_KEY)
+			continue;
+		r = JsonbIteratorNext(&it, &v, true);
+		Assert(r == WJB_VALUE);
+		if (key_is(&key, "version"))
+		{
+			has_version = true;
+			if (v.type != jbvNumeric || !json_integer(v.val.numeric, 0, PG_INT64_MAX, &st->version))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("\"version\" must be a non-negative integer")));
+		}
+		else if (key_is(&key, "hash"))
+		{
+			has_hash = true;
+			read_buffer(&v, "\"hash\"", st->hash.bytes, LTHASH_BYTES);
+		}
+		else if (key_is(&key, map_member[SPELLING_BAILEYS]) ||
+				 key_is(&key, map_member[SPELLING_BAILEYS_EX]))
+		{
+			StateSpelling s = key_is(&key, map_member[SPELLING_BAILEYS]) ?
+				SPELLING_BAILEYS : SPELLING_BAILEYS_EX;
+
+			has_map[s] = true;
+			map[s] = v;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown member \"%.*s\" in an app-state sync version",
+							Min(key.val.string.len, 100), key.val.string.val),
+					 errdetail("Its members are \"version\", \"hash\" and \"indexValueMap\" (or \"index_value_map\")."),
+					 errhint(STATE_HINT)));
+	}
+
+	if (!has_version)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must have a \"version\"")));
+	if (!has_hash)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must have a \"hash\"")));
+	if (has_map[SPELLING_BAILEYS] && has_map[SPELLING_BAILEYS_EX])
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an app-state sync version must not mix Baileys' and baileys_ex's spellings"),
+				 errdetail("It has both \"%s\" and \"%s\".",
+						   map_member[SPELLING_BAILEYS], map_member[SPELLING_BAILEYS_EX]),
+				 errhint(STATE_HINT)));
+
+	/* no map, or a null one: no entries */
+	st->n = 0;
+	st->index = st->value = NULL;
+	if (has_map[SPELLING_BAILEYS])
+		spelling = SPELLING_BAILEYS;
+	else if (has_map[SPELLING_BAILEYS_EX])
+		spelling = SPELLING_BAILEYS_EX;
+	if (spelling != SPELLING_UNKNOWN && map[spelling].type != jbvNull)
+		read_entries(&map[spelling], spelling, st);
+
+	check_sum(st, spelling);
+}
+
+/* names the key an error of the JSON is about */
+static void
+version_error_context(void *arg)
+{
+	errcontext("app-state-sync-version \"%s\"", text_to_cstring((text *) arg));
+}
+
 void
 appstate_put_version_json(const StoreRef *ref, text *collection, Jsonb *state)
 {
-	JsonbValue	v;
-	int64		version;
-	LtHash		hash;
-	int			allocated = 64;
-	int			n = 0;
-	uint8	   *macs;
-	const uint8 **index;
-	const uint8 **value;
+	VersionState st;
+	ErrorContextCallback context;
+	LtHash		old;
 
 	if (state == NULL)
 	{
@@ -231,93 +487,17 @@ appstate_put_version_json(const StoreRef *ref, text *collection, Jsonb *state)
 	}
 
 	/* check the whole state before touching anything */
-	if (!JsonContainerIsObject(&state->root))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an app-state sync version must be a JSON object"),
-				 errhint("Write Baileys' LTHashState: {\"version\": n, \"hash\": Buffer, \"indexValueMap\": {...}}.")));
-
-	if (!getKeyJsonValueFromContainer(&state->root, "version", 7, &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an app-state sync version must have a \"version\"")));
-	if (v.type != jbvNumeric || !json_integer(v.val.numeric, 0, PG_INT64_MAX, &version))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"version\" must be a non-negative integer")));
-
-	if (!getKeyJsonValueFromContainer(&state->root, "hash", 4, &v))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an app-state sync version must have a \"hash\"")));
-	read_buffer(&v, "\"hash\"", hash.bytes, LTHASH_BYTES);
-
-	macs = palloc(allocated * 2 * LTHASH_MAC_BYTES);
-	if (getKeyJsonValueFromContainer(&state->root, "indexValueMap", 13, &v) &&
-		v.type != jbvNull)
-	{
-		JsonbIterator *it;
-		JsonbIteratorToken r;
-		JsonbValue	e;
-		char	   *where = NULL;
-
-		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("\"indexValueMap\" must be a JSON object")));
-		it = JsonbIteratorInit(v.val.binary.data);
-		while ((r = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
-		{
-			if (r == WJB_KEY)
-			{
-				size_t		len;
-
-				if (n == allocated)
-				{
-					allocated *= 2;
-					macs = repalloc(macs, allocated * 2 * LTHASH_MAC_BYTES);
-				}
-				where = psprintf("\"indexValueMap\" key \"%.*s\"",
-								 Min(e.val.string.len, 100), e.val.string.val);
-				if (!lthash_base64_decode(e.val.string.val, e.val.string.len,
-										  macs + 2 * n * LTHASH_MAC_BYTES, LTHASH_MAC_BYTES, &len) ||
-					len != LTHASH_MAC_BYTES)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("%s is not the standard padded base64 of a 32-byte index MAC", where)));
-			}
-			else if (r == WJB_VALUE)
-			{
-				JsonbValue	mac;
-
-				if (e.type != jbvBinary || !JsonContainerIsObject(e.val.binary.data) ||
-					!getKeyJsonValueFromContainer(e.val.binary.data, "valueMac", 8, &mac))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("the entry of %s must be an object with a \"valueMac\"", where)));
-				read_buffer(&mac, psprintf("the valueMac of %s", where),
-							macs + (2 * n + 1) * LTHASH_MAC_BYTES, LTHASH_MAC_BYTES);
-				n++;
-			}
-		}
-	}
-
-	index = palloc(sizeof(const uint8 *) * Max(n, 1));
-	value = palloc(sizeof(const uint8 *) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		index[i] = macs + 2 * i * LTHASH_MAC_BYTES;
-		value[i] = macs + (2 * i + 1) * LTHASH_MAC_BYTES;
-	}
+	context.callback = version_error_context;
+	context.arg = collection;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
+	read_version_state(state, &st);
+	error_context_stack = context.previous;
 
 	/* replace: the version row (locked, or created), then the index */
-	{
-		LtHash		old;
-
-		appstate_lock_version(ref, collection, &old);
-	}
-	appstate_update_version(ref, collection, version, &hash);
-	appstate_replace_index(ref, collection, index, value, n);
+	appstate_lock_version(ref, collection, &old);
+	appstate_update_version(ref, collection, st.version, &st.hash);
+	appstate_replace_index(ref, collection, st.index, st.value, st.n);
 }
 
 void

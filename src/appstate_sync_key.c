@@ -15,7 +15,6 @@
 
 #include "args.h"
 #include "lease.h"
-#include "lthash.h"
 #include "plans.h"
 #include "store.h"
 
@@ -48,20 +47,13 @@ static WastorePlan delete_key_plan = {
  * App-state sync keys: rows of the app-state-sync-key family
  */
 
+/* the same check as the ids of the family in a set batch (args.h) */
 static text *
 sync_key_id_arg(FunctionCallInfo fcinfo, int argno)
 {
-	text	   *key_id = wastore_id_arg(fcinfo, argno, "key_id");
-	size_t		len = VARSIZE_ANY_EXHDR(key_id);
-	uint8	   *scratch = palloc(len + 1);
-	size_t		outlen;
-	if (len == 0 || !lthash_base64_decode(VARDATA_ANY(key_id), len, scratch, len, &outlen))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("key id must be standard padded base64"),
-				 errdetail("It is \"%s\".", text_to_cstring(key_id)),
-				 errhint("App-state sync key ids are the base64 of the key's raw id, as Baileys writes them.")));
-	pfree(scratch);
+	text	   *key_id = wastore_text_arg(fcinfo, argno, "key_id");
+
+	wastore_check_sync_key_id("key_id", VARDATA_ANY(key_id), VARSIZE_ANY_EXHDR(key_id));
 	return key_id;
 }
 

@@ -16,6 +16,7 @@
 #include "utils/syscache.h"
 
 #include "args.h"
+#include "lthash_core.h"
 #include "wastore.h"
 
 Datum
@@ -71,6 +72,32 @@ wastore_check_id(const char *name, const char *family, const char *id, int len)
 			 errdetail("\"%.*s...\" has %d bytes; an id has at most %d.",
 					   pg_mbcliplen(id, len, 40), id, len,
 					   WASTORE_MAX_KEY_ID_BYTES)));
+}
+
+void
+wastore_check_sync_key_id(const char *name, const char *id, int len)
+{
+	uint8	   *scratch;
+	size_t		decoded;
+	bool		base64;
+	int			shown;
+
+	wastore_check_id(name, WASTORE_SYNC_KEY_FAMILY, id, len);
+
+	/* decoded, not just matched: only canonical padded base64 passes */
+	scratch = palloc(len + 1);
+	base64 = len > 0 && lthash_base64_decode(id, len, scratch, len, &decoded);
+	pfree(scratch);
+	if (base64)
+		return;
+
+	shown = pg_mbcliplen(id, len, 100);
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("key id must be standard padded base64"),
+			 errdetail("The %s id is \"%.*s%s\".", WASTORE_SYNC_KEY_FAMILY,
+					   shown, id, shown < len ? "..." : ""),
+			 errhint("App-state sync key ids are the base64 of the key's raw id, as Baileys writes them.")));
 }
 
 text *

@@ -39,6 +39,16 @@ extern void wastore_check_id(const char *name, const char *family,
 							 const char *id, int len);
 
 /*
+ * An app-state-sync-key id, wherever it comes from (put_app_state_sync_key,
+ * get_app_state_sync_key, a set batch): within the length limit, and the
+ * standard padded base64 of the key's raw id, as Baileys writes it and
+ * looks it up.  name is what wastore_check_id calls it; either error names
+ * the family and the id.
+ */
+#define WASTORE_SYNC_KEY_FAMILY "app-state-sync-key"
+extern void wastore_check_sync_key_id(const char *name, const char *id, int len);
+
+/*
  * A text[] of ids: not NULL, no NULL elements, every id within the limit.
  * Multi-dimensional arrays are taken element by element.
  */

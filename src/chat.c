@@ -17,10 +17,16 @@
  *	 eviction sees them all: the store never keeps more than dedupe_limit
  *	 keys.
  *
+ * Under REPEATABLE READ and SERIALIZABLE a mark (or a load) whose snapshot
+ * predates another mark of the store that committed while it waited for the
+ * lock raises a serialization failure (40001): its statements could not see
+ * that mark's key.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
@@ -112,6 +118,25 @@ static WastorePlan dedupe_bounds_plan = {
 	1, {INT8OID}
 };
 
+/*
+ * seq stays within 1 .. CHAT_DEDUPE_SEQ_MAX (chat_dedupe's CHECK), so that
+ * max(seq) + 1 always fits a bigint.  Marking alone never gets there (a
+ * million marks a second would take 290,000 years), but an administrator may
+ * write any seq by hand: a window whose newest key has the largest one is
+ * numbered afresh from 1, in the same order, before the next key.  (One
+ * statement: every row is deleted before the sort hands the first one back
+ * to the insert, so no two numbers meet.)
+ */
+#define CHAT_DEDUPE_SEQ_MAX (PG_INT64_MAX - 1)
+
+static WastorePlan dedupe_renumber_plan = {
+	"WITH old AS (DELETE FROM wastore.chat_dedupe WHERE incarnation OPERATOR(pg_catalog.=) $1 "
+	"RETURNING adapter, message_id, seq) "
+	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) "
+	"SELECT $1, adapter, message_id, pg_catalog.row_number() OVER (ORDER BY seq) FROM old",
+	1, {INT8OID}
+};
+
 static WastorePlan mark_dedupe_plan = {
 	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (incarnation, adapter, message_id) DO NOTHING",
@@ -143,6 +168,62 @@ static WastorePlan load_plan = {
 /*
  * Helpers
  */
+
+/*
+ * The bounds of the store's dedupe window (1 and 0 when it is empty), read
+ * with the transaction's snapshot, or with the latest one.
+ */
+static void
+dedupe_bounds(const StoreRef *ref, bool latest, int64 *min_seq, int64 *max_seq)
+{
+	Datum		values[1] = {StoreRefGetDatum(ref)};
+	bool		isnull;
+
+	if (latest)
+		wastore_plan_execute_latest(&dedupe_bounds_plan, values, SPI_OK_SELECT);
+	else
+		wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
+	Assert(SPI_processed == 1);
+	*min_seq = 1;
+	*max_seq = 0;
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (isnull)
+		return;
+	*min_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	*max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * The window as this transaction's statements will see it, for a caller
+ * that holds the store's dedupe lock.  Under READ COMMITTED each statement
+ * takes a new snapshot, after the lock: it sees every mark committed before.
+ * Under REPEATABLE READ and SERIALIZABLE the transaction's snapshot may be
+ * older than a mark (or a load) that committed while this one waited: its
+ * statements would number the new key like that mark's (a unique violation)
+ * and evict without seeing that mark's key.  The window then has other
+ * bounds in the latest snapshot than in the transaction's, and that is a
+ * serialization failure, as PostgreSQL reports a row changed after the
+ * snapshot.
+ */
+static void
+dedupe_window(const StoreRef *ref, int64 *min_seq, int64 *max_seq)
+{
+	int64		latest_min;
+	int64		latest_max;
+
+	dedupe_bounds(ref, false, min_seq, max_seq);
+	if (!IsolationUsesXactSnapshot())
+		return;
+	dedupe_bounds(ref, true, &latest_min, &latest_max);
+	if (latest_min != *min_seq || latest_max != *max_seq)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent change of the chat dedupe window"),
+				 errdetail("Another transaction marked a key of the store, or loaded its snapshot, after this transaction's snapshot was taken."),
+				 errhint("Retry the transaction.")));
+}
 
 static Datum
 empty_jsonb(const char *text)
@@ -275,9 +356,8 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	int32		limit = DatumGetInt32(wastore_arg(fcinfo, 3, "dedupe_limit"));
 	Datum		values[4];
 	StoreRef	ref;
-	bool		isnull;
-	int64		min_seq = 1;
-	int64		max_seq = 0;
+	int64		min_seq;
+	int64		max_seq;
 	bool		added;
 
 	if (limit <= 0)
@@ -298,17 +378,14 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	 * anyway: each deletes the same oldest row.
 	 */
 	locks_acquire_dedupe(&ref);
+	dedupe_window(&ref, &min_seq, &max_seq);
 
 	values[0] = StoreRefGetDatum(&ref);
-	wastore_plan_execute(&dedupe_bounds_plan, values, NULL, false, SPI_OK_SELECT);
-	Assert(SPI_processed == 1);
-	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (!isnull)
+	if (max_seq >= CHAT_DEDUPE_SEQ_MAX)
 	{
-		min_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 1, &isnull));
-		max_seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											  SPI_tuptable->tupdesc, 2, &isnull));
+		max_seq = (int64) wastore_plan_execute(&dedupe_renumber_plan, values, NULL, false,
+											   SPI_OK_INSERT);
+		min_seq = 1;
 	}
 
 	values[1] = PointerGetDatum(adapter);
@@ -394,6 +471,16 @@ chat_load_snapshot(PG_FUNCTION_ARGS)
 	store_open(store, &load.ref);
 	SPI_finish();
 	locks_acquire_dedupe(&load.ref);
+
+	/* under REPEATABLE READ, a mark committed meanwhile: 40001 */
+	{
+		int64		min_seq;
+		int64		max_seq;
+
+		SPI_connect();
+		dedupe_window(&load.ref, &min_seq, &max_seq);
+		SPI_finish();
+	}
 
 	commit_run_or_raise(load_work, &load);
 	PG_RETURN_VOID();

@@ -45,6 +45,14 @@
 #define CHAT_ACQUIRE_MAX_ROUNDS 1000
 
 /*
+ * The latest expiry a lock can have: the last whole millisecond PostgreSQL
+ * can store, 294276-12-31 23:59:59.999 UTC (END_TIMESTAMP is the first
+ * instant past the range).  chat_locks' CHECK holds every row to the range,
+ * which pg_dump writes and pg_restore reads back.
+ */
+#define CHAT_LOCK_MAX_EXPIRES (END_TIMESTAMP - 1000)
+
+/*
  * Locks.  $1 store, $2 lock key, $3 owner, $4 strategy, $5 metadata, $6
  * expires_at (NULL: no TTL), $7 now.
  */
@@ -172,10 +180,14 @@ chat_acquire_lock(PG_FUNCTION_ARGS)
 
 		/*
 		 * Whole milliseconds, as snapshots carry them, rounded up so that
-		 * the lock lasts at least ttl.
+		 * the lock lasts at least ttl.  An end past the range raised 22008
+		 * above; one within its last millisecond would round up out of it,
+		 * and is clamped to that millisecond instead: no clock reaches it.
 		 */
 		if (expires_at % 1000 != 0)
 			expires_at += 1000 - expires_at % 1000;
+		if (expires_at > CHAT_LOCK_MAX_EXPIRES)
+			expires_at = CHAT_LOCK_MAX_EXPIRES;
 	}
 
 	/* concurrent: nothing is stored, but the store must still be the caller's */

@@ -370,8 +370,13 @@ parse_batch(KeyBatch *batch)
 			{
 				if (r == WJB_KEY)
 				{
-					wastore_check_id("key id", wastore_families[family],
-									 fv.val.string.val, fv.val.string.len);
+					/* ids are checked as every other write path checks them */
+					if (strcmp(wastore_families[family], WASTORE_SYNC_KEY_FAMILY) == 0)
+						wastore_check_sync_key_id("key id", fv.val.string.val,
+												  fv.val.string.len);
+					else
+						wastore_check_id("key id", wastore_families[family],
+										 fv.val.string.val, fv.val.string.len);
 					id = cstring_to_text_with_len(fv.val.string.val, fv.val.string.len);
 				}
 				else if (r == WJB_VALUE)

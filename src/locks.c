@@ -27,6 +27,7 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
@@ -236,6 +237,19 @@ locktag_cmp(const void *a, const void *b)
 }
 
 /*
+ * The most records one lock_records call locks: half of the server's lock
+ * table, which holds max_locks_per_transaction locks per backend and
+ * prepared transaction, shared by all.  A call over it would fill the table
+ * half way through and fail with 53200 (out of shared memory), for every
+ * session of the server; it is refused before it takes any lock instead.
+ */
+static int64
+lock_records_limit(void)
+{
+	return (int64) max_locks_per_xact * (MaxBackends + max_prepared_xacts) / 2;
+}
+
+/*
  * Locks the records in the order of their lock tags, so that every caller
  * takes any two of them in the same order whatever order it named them in:
  * two overlapping lock_records calls wait for each other, never deadlock.
@@ -250,6 +264,7 @@ locks_lock_records(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	int			nelems;
 	LOCKTAG    *tags;
+	int			ntags = 0;
 	StoreRef	ref;
 
 	open_store(store, &ref);
@@ -264,13 +279,23 @@ locks_lock_records(PG_FUNCTION_ARGS)
 		record_tag(&tags[i], &ref, family, DatumGetTextPP(elems[i]));
 	qsort(tags, nelems, sizeof(LOCKTAG), locktag_cmp);
 
+	/* equal ids give equal tags, side by side after the sort: keep one */
 	for (int i = 0; i < nelems; i++)
 	{
-		/* equal ids give equal tags, side by side after the sort */
-		if (i > 0 && locktag_cmp(&tags[i - 1], &tags[i]) == 0)
-			continue;
-		(void) acquire(&ref, &tags[i], false);
+		if (i == 0 || locktag_cmp(&tags[ntags - 1], &tags[i]) != 0)
+			tags[ntags++] = tags[i];
 	}
+	if (ntags > lock_records_limit())
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("lock_records cannot lock %d records in one call", ntags),
+				 errdetail("One call locks at most " INT64_FORMAT " records: half of the server's lock table, "
+						   "which holds max_locks_per_transaction (%d) locks for each of its %d backends and prepared transactions.",
+						   lock_records_limit(), max_locks_per_xact, MaxBackends + max_prepared_xacts),
+				 errhint("Lock fewer records per transaction, or raise max_locks_per_transaction.")));
+
+	for (int i = 0; i < ntags; i++)
+		(void) acquire(&ref, &tags[i], false);
 	PG_RETURN_VOID();
 }
 

@@ -13,6 +13,7 @@
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "plans.h"
@@ -137,6 +138,20 @@ wastore_plan_execute(WastorePlan *plan, Datum *values, const char *nulls,
 
 	become_owner(&as);
 	rc = SPI_execute_plan(plan_get(plan), values, nulls, read_only, 0);
+	stop_being_owner(&as);
+	check_rc(rc, expected_rc, plan->sql);
+	return SPI_processed;
+}
+
+uint64
+wastore_plan_execute_latest(WastorePlan *plan, Datum *values, int expected_rc)
+{
+	AsOwner		as;
+	int			rc;
+
+	become_owner(&as);
+	rc = SPI_execute_snapshot(plan_get(plan), values, NULL, GetLatestSnapshot(),
+							  InvalidSnapshot, true, false, 0);
 	stop_being_owner(&as);
 	check_rc(rc, expected_rc, plan->sql);
 	return SPI_processed;

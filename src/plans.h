@@ -43,6 +43,14 @@ extern uint64 wastore_plan_execute(WastorePlan *plan, Datum *values,
 								   const char *nulls, bool read_only,
 								   int expected_rc);
 
+/*
+ * Runs a read-only statement on the latest committed state instead of the
+ * transaction's snapshot: under REPEATABLE READ, what a check compares the
+ * snapshot's view with.
+ */
+extern uint64 wastore_plan_execute_latest(WastorePlan *plan, Datum *values,
+										  int expected_rc);
+
 /* Opens a read-only cursor on the statement. */
 extern Portal wastore_plan_cursor_open(WastorePlan *plan, Datum *values);
 

@@ -26,6 +26,12 @@ SELECT wastore.chat_mark_dedupe('acct-1', 'whatsapp', 'msg-' || m, 5) FROM gener
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-a', 'reject', '{"job": 1}', interval '1 day');
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-b', 'queue', '{"job": 2}');
 SELECT wastore.chat_acquire_lock('acct-1', 'thread-1', 'worker-c', 'queue', '{"job": 3}');
+-- The largest TTL accepted: the lock expires in the last millisecond
+-- PostgreSQL can store, which pg_dump must write so that pg_restore reads it
+-- back (before 1.2 it was stored past the largest timestamp, and the restore
+-- lost the whole table).
+SELECT wastore.chat_acquire_lock('acct-2', 'forever', 'worker-z', 'reject', '{"job": 9}',
+	'294276-12-31 23:59:59.999+00'::timestamptz - clock_timestamp());
 
 
 -- App-state sync: a patched collection, a snapshot, a sync key.

@@ -40,11 +40,31 @@ contents dump_src >"$work/src.txt"
 if grep -q ' 0$' "$work/src.txt"; then check_fail "a part is empty, fill.sql misses it: $(grep ' 0$' "$work/src.txt")"; fi
 check_ok "the source database has rows in every part ($(wc -l <"$work/src.txt") parts)"
 
-as_pg pg_dump -Fc -d dump_src -f "$work/dump"
+# Dumped in the timezone furthest east (UTC+14), where the last instant
+# PostgreSQL can store is written with a date in the year after it.
+as_pg env PGTZ=Pacific/Kiritimati pg_dump -Fc -d dump_src -f "$work/dump"
 as_pg pg_restore --exit-on-error -d dump_dst "$work/dump"
 contents dump_dst >"$work/dst.txt"
 diff -u "$work/src.txt" "$work/dst.txt" || check_fail "the restored database differs"
 check_ok "pg_dump and pg_restore: every part identical"
+
+# The lock with the largest TTL accepted survives, still held.
+out=$(sql -d dump_dst <<'SQL'
+SELECT l.expires_at = '294276-12-31 23:59:59.999+00'
+  FROM wastore.chat_locks l JOIN wastore.store_owners o USING (incarnation)
+ WHERE o.store = 'acct-2' AND l.lock_key = 'forever';
+SELECT wastore.chat_acquire_lock('acct-2', 'forever', 'worker-y');
+SELECT wastore.chat_snapshot('acct-2') #>> '{locks,forever,expires_at}';
+SQL
+)
+expected='t
+busy
+9224318015999999'
+[ "$out" = "$expected" ] || check_fail "the lock with the largest TTL did not survive the restore:
+$out
+expected:
+$expected"
+check_ok "a lock with the largest TTL accepted survives pg_dump and pg_restore, still held"
 
 # The restored extension works: reads, writes, ownership, chat sequences.
 out=$(sql -d dump_dst <<'SQL'

@@ -1,6 +1,6 @@
 -- The key store: exact round trips, deletes, reads, clear, argument errors.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
@@ -23,17 +23,26 @@ INSERT INTO shapes VALUES
 	('',          '"empty id"');
 
 -- every family but app-state-sync-version (stored normalised as LTHashState)
+-- and app-state-sync-key (its ids are base64: below)
 CREATE TEMP TABLE fams ON COMMIT DROP AS
-	SELECT f FROM unnest(enum_range(NULL::wastore.family)) f WHERE f <> 'app-state-sync-version';
+	SELECT f FROM unnest(enum_range(NULL::wastore.family)) f
+	 WHERE f NOT IN ('app-state-sync-version', 'app-state-sync-key');
 
 SELECT lives_ok($$
 	SELECT wastore.set('rt', (SELECT jsonb_object_agg(f, (SELECT jsonb_object_agg(id, value) FROM shapes)) FROM fams))
 $$, 'one set writes every shape into every family');
+SELECT wastore.set('rt-sk', jsonb_build_object('app-state-sync-key',
+	(SELECT jsonb_object_agg(translate(encode(convert_to('k' || id, 'UTF8'), 'base64'), E'\n', ''), value) FROM shapes)));
 
 SELECT set_eq($$
 	SELECT g.f::text, g.id, g.value FROM fams, LATERAL (SELECT fams.f, * FROM wastore.get('rt', fams.f, (SELECT array_agg(id) FROM shapes))) g
 $$, $$ SELECT f::text, id, value FROM fams, shapes $$,
 	'every value of every family reads back exactly as written');
+SELECT set_eq($$
+	SELECT id, value FROM wastore.get('rt-sk', 'app-state-sync-key',
+		(SELECT array_agg(translate(encode(convert_to('k' || id, 'UTF8'), 'base64'), E'\n', '')) FROM shapes))
+$$, $$ SELECT translate(encode(convert_to('k' || id, 'UTF8'), 'base64'), E'\n', ''), value FROM shapes $$,
+	'... and of the family app-state-sync-key, under base64 ids');
 
 SELECT set_eq($$ SELECT id, value FROM wastore.list('rt', 'session') $$,
 	$$ SELECT id, value FROM shapes $$, 'list returns every id and value');

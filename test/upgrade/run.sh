@@ -14,8 +14,9 @@ cd "$(dirname "$0")/../.."
 sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS upgrade_old" \
 	-c "DROP DATABASE IF EXISTS upgrade_new" -c "DROP DATABASE IF EXISTS upgrade_10" \
-	-c "DROP ROLE IF EXISTS upgrade_tenant" \
-	-c "CREATE DATABASE upgrade_old" -c "CREATE DATABASE upgrade_new" -c "CREATE DATABASE upgrade_10"
+	-c "DROP DATABASE IF EXISTS upgrade_repair" -c "DROP ROLE IF EXISTS upgrade_tenant" \
+	-c "CREATE DATABASE upgrade_old" -c "CREATE DATABASE upgrade_new" -c "CREATE DATABASE upgrade_10" \
+	-c "CREATE DATABASE upgrade_repair"
 latest=$(sed -n "s/^default_version = '\(.*\)'/\1/p" wastore.control)
 
 sql -d upgrade_old -c "CREATE EXTENSION wastore VERSION '1.1'"
@@ -56,7 +57,63 @@ sql -d upgrade_10 -c "CREATE EXTENSION wastore VERSION '1.0'" -c "ALTER EXTENSIO
 	check_fail "1.0 did not update to $latest"
 check_ok "1.0 updates to $latest"
 
-# The same objects as a fresh install, with the same definitions.
+# Rows that 1.2's CHECK constraints reject, written into 1.0's and 1.1's
+# tables at psql: the update repairs them where the repair keeps their
+# meaning and drops them where no function could use them, says so, and
+# leaves every constraint validated; the functions work on what is left.
+sql -d upgrade_repair -c "CREATE EXTENSION wastore VERSION '1.0'"
+sql -d upgrade_repair <test/upgrade/fill_repair_1.0.sql >/dev/null
+sql -d upgrade_repair -c "ALTER EXTENSION wastore UPDATE TO '1.1'"
+sql -d upgrade_repair <test/upgrade/fill_repair_1.1.sql >/dev/null
+notices=$(sql -d upgrade_repair -c "ALTER EXTENSION wastore UPDATE" 2>&1) ||
+	check_fail "the update of rows that break 1.2's constraints failed: $notices"
+[ "$(echo "$notices" | grep -c '^WARNING:  wastore: ')" -eq 13 ] ||
+	check_fail "the update did not report each kind of repair:
+$notices"
+check_ok "the update repairs or drops the rows that 1.2's constraints reject, and says so"
+out=$(sql -d upgrade_repair <<'SQL'
+SELECT count(*) FROM pg_constraint WHERE connamespace = 'wastore'::regnamespace AND contype = 'c' AND NOT convalidated;
+SELECT string_agg(store, ',' ORDER BY store) FROM wastore.store_owners;
+SELECT count(*) FROM wastore.keys;
+SELECT string_agg(i, ',' ORDER BY i) FROM wastore.list_ids('repair', 'session') i;
+SELECT string_agg(i, ',' ORDER BY i) FROM wastore.list_ids('repair', 'app-state-sync-version') i;
+SELECT (SELECT count(*) FROM wastore.sync_index) || ' ' || (SELECT count(*) FROM wastore.sync_versions);
+SELECT wastore.conn_snapshot('repair') -> 'values';
+SELECT wastore.chat_snapshot('repair') - 'locks' - 'pending_locks';
+SELECT wastore.chat_snapshot('repair-2') -> 'dedupe_order';
+SELECT string_agg(lock_key || '=' || coalesce(expires_at::text, 'none'), ',' ORDER BY lock_key) FROM wastore.chat_locks;
+SELECT wastore.chat_snapshot('repair') #> '{pending_locks,never}';
+SELECT min(seq) > 10 FROM wastore.chat_pending;
+SELECT wastore.chat_mark_dedupe('repair', 'wa', 'm3', 2), wastore.chat_mark_dedupe('repair-2', 'wa', 'n4', 3);
+SELECT wastore.chat_snapshot('repair') -> 'dedupe_order';
+SELECT wastore.chat_acquire_lock('repair', 'never', 'other'), wastore.chat_acquire_lock('repair', 'expired', 'other');
+SELECT version FROM wastore.apply_app_state_patch('repair', 'regular', 2, ARRAY['set'], ARRAY[sha256('i2')], ARRAY[sha256('v2')]);
+SQL
+)
+expected='0
+repair,repair-2
+1
+good.0
+regular
+1 1
+{"routing_info": "kept"}
+{"dedupe": [["wa", "m1"], ["wa", "m2"]], "dedupe_order": [["wa", "m1"], ["wa", "m2"]], "thread_state": {"thread-1": {"kept": true}}, "channel_state": {"channel-1": {"kept": true}}, "subscriptions": ["thread-1"]}
+[["wa", "n1"], ["wa", "n2"], ["wa", "n3"]]
+expired=4714-11-24 00:00:00+00 BC,never=none,until-2030=2030-01-01 00:00:00+00
+[{"n": 1}, {"n": 2}, {"n": 3}]
+t
+t|t
+[["wa", "m2"], ["wa", "m3"]]
+busy|acquired
+2'
+[ "$out" = "$expected" ] || check_fail "the repaired rows are not as documented:
+$out
+expected:
+$expected"
+check_ok "... infinite expiries keep their meaning, dedupe windows and pending lists their order, and the functions work on the repaired stores"
+
+# The same objects as a fresh install, with the same definitions (the
+# tables' constraints included).
 objects() {
 	sql -d "$1" <<'SQL'
 SELECT pg_describe_object(classid, objid, objsubid) || coalesce(' ' || CASE classid
@@ -75,6 +132,11 @@ UNION ALL
 SELECT 'rls on ' || oid::regclass FROM pg_class WHERE relrowsecurity AND relnamespace = 'wastore'::regnamespace
 UNION ALL
 SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL
+SELECT 'constraint ' || conname || ' on ' || conrelid::regclass || ' ' || pg_get_constraintdef(oid)
+	|| CASE WHEN convalidated THEN '' ELSE ' (not validated)' END
+	|| coalesce(' comment: ' || obj_description(oid, 'pg_constraint'), '')
+  FROM pg_constraint WHERE connamespace = 'wastore'::regnamespace
 UNION ALL
 SELECT 'comment on ' || pg_describe_object(classoid, objoid, objsubid) || ': ' || description FROM pg_description
  WHERE (classoid, objoid) IN (SELECT classid, objid FROM pg_depend WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e')
@@ -123,5 +185,6 @@ expected:
 $expected"
 check_ok "the upgraded extension behaves like $latest: the tenant keeps its access, through the functions only"
 
-sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP DATABASE upgrade_10" -c "DROP ROLE upgrade_tenant"
+sql -d postgres -c "DROP DATABASE upgrade_old" -c "DROP DATABASE upgrade_new" -c "DROP DATABASE upgrade_10" \
+	-c "DROP DATABASE upgrade_repair" -c "DROP ROLE upgrade_tenant"
 log "upgrade: 1.1 to $latest keeps every row of every store ($(echo "$after" | wc -l) parts) and drops rows of no store, matches a fresh install ($(echo "$fresh" | wc -l) objects, comments), the tenant keeps its access; 1.0 updates too"
