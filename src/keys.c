@@ -17,7 +17,9 @@
  * writes and deletes either carries, because every set takes its locks in
  * one global order:
  *
- *	 1. the store's share lock (store_open), before any row;
+ *	 1. the store's share lock (store_open), then, when the batch carries a
+ *		fencing token, the store's lease lock in share mode (lease_check),
+ *		before any row;
  *	 2. the keys of the batch, by family in the order of the wastore.family
  *		enum, then by id in byte order (the "C" collation of the id column),
  *		writes and deletes interleaved as their ids fall.  A collection of
@@ -34,12 +36,14 @@
  *
  * The other writers of these tables each lock one item of the order (a key:
  * put_app_state_sync_key; a collection: put_app_state_sync_version,
- * apply_app_state_patch; the auth_states row: merge_creds) or the whole
- * store exclusively before anything else (drop_store), so they cannot close
- * a cycle with sets either.  clear, which deletes a store's keys in scan
- * order, can deadlock with a set; so can a transaction that runs several
- * statements, since it takes its locks in the order of its statements.  A
- * set that loses such a deadlock is retried (commit.c).
+ * apply_app_state_patch; the auth_states row: merge_creds), or the whole
+ * store exclusively before anything else (drop_store), or only the store's
+ * lease (lease_acquire, lease_renew, lease_release: the lease lock and row,
+ * never a key), so they cannot close a cycle with sets either.  clear, which
+ * deletes a store's keys in scan order, can deadlock with a set; so can a
+ * transaction that runs several statements, since it takes its locks in the
+ * order of its statements.  A set that loses such a deadlock is retried
+ * (commit.c).
  *
  * To keep that order, the sorted writes are cut into runs: consecutive
  * writes of one family that all upsert or all delete.  Each run of several
