@@ -5,17 +5,53 @@
  *
  * Values are jsonb, stored and returned exactly as the client wrote them.  A
  * set is one batch: it is checked whole before anything is written, then
- * written family by family inside the savepoint commit (commit.c), so it
- * lands whole or not at all.  A family's upserts, then its deletes, go in id
- * order, so two batches that write the same keys take their row locks in
- * the same order (one that writes keys another deletes can still deadlock
- * with it; commit.c retries the loser).  A
- * top-level "creds" member is merged into the store's creds (creds.c) after
- * the keys, in the same commit: pre-key rows and the creds counters that
- * describe them land together or not at all.
+ * written inside the savepoint commit (commit.c), so it lands whole or not
+ * at all.  A top-level "creds" member is merged into the store's creds
+ * (creds.c) after the keys, in the same commit: pre-key rows and the creds
+ * counters that describe them land together or not at all.
  *
  * The family app-state-sync-version is the exception: it is stored
  * normalised (appstate_*.c) and read and written as Baileys' LTHashState JSON.
+ *
+ * Lock order.  Two sets never deadlock with each other, whatever mix of
+ * writes and deletes either carries, because every set takes its locks in
+ * one global order:
+ *
+ *	 1. the store's share lock (store_open), then, when the batch carries a
+ *		fencing token, the store's lease lock in share mode (lease_check),
+ *		before any row;
+ *	 2. the keys of the batch, by family in the order of the wastore.family
+ *		enum, then by id in byte order (the "C" collation of the id column),
+ *		writes and deletes interleaved as their ids fall.  A collection of
+ *		app-state-sync-version takes its place among them like a key: its
+ *		sync_versions row, then its sync_index rows, which every writer
+ *		touches only under that row's lock (appstate_int.h);
+ *	 3. the store's auth_states row, last, when the batch carries "creds".
+ *
+ * A "lock" is anything a statement may wait for another transaction on: the
+ * row lock of an update or a delete, and the wait of an insert for an
+ * uncommitted row with the same key.  A set waits only for something later
+ * in the order than everything it holds, so a cycle of waiting sets would
+ * need each to be later than the next all the way round: impossible.
+ *
+ * The other writers of these tables each lock one item of the order (a key:
+ * put_app_state_sync_key; a collection: put_app_state_sync_version,
+ * apply_app_state_patch; the auth_states row: merge_creds), or the whole
+ * store exclusively before anything else (drop_store), or only the store's
+ * lease (lease_acquire, lease_renew, lease_release: the lease lock and row,
+ * never a key), so they cannot close a cycle with sets either.  clear, which
+ * deletes a store's keys in scan order, can deadlock with a set; so can a
+ * transaction that runs several statements, since it takes its locks in the
+ * order of its statements.  A set that loses such a deadlock is retried
+ * (commit.c).
+ *
+ * To keep that order, the sorted writes are cut into runs: consecutive
+ * writes of one family that all upsert or all delete.  Each run of several
+ * keys is one statement that locks its rows in id order (upsert_many_plan,
+ * delete_many_plan say how); a run of one key is one single-key statement.
+ * A batch that only writes is one statement per family, as cheap as before
+ * (a new account's 812 pre-keys); only a batch that alternates writes and
+ * deletes key after key pays a statement per key.
  *
  *-------------------------------------------------------------------------
  */
@@ -104,9 +140,13 @@ static WastorePlan upsert_plan = {
 };
 
 /*
- * The same for all the keys of one family in one statement, in id order (the
- * order of the arrays): one statement per family instead of one per key is
- * what makes a large batch (a new account's 812 pre-keys) cheap.
+ * The same for a run of keys of one family in one statement: one statement
+ * per family instead of one per key is what makes a large batch (a new
+ * account's 812 pre-keys) cheap.  The rows are inserted, or found in
+ * conflict and locked, one after the other in the order of the arrays (id
+ * order): the insert pulls them from the function scan of ROWS FROM, which
+ * returns the elements in array order, with nothing in between that could
+ * reorder them.
  */
 static WastorePlan upsert_many_plan = {
 	"INSERT INTO wastore.keys AS k (incarnation, family, id, value) "
@@ -117,11 +157,33 @@ static WastorePlan upsert_many_plan = {
 	4, {INT8OID, TEXTOID, TEXTARRAYOID, JSONBARRAYOID}
 };
 
+/*
+ * Deletes a run of keys of one family, locking them in id order first.  A
+ * DELETE locks each row when its scan reaches it, and the scan is the
+ * planner's choice: an index scan of the primary key would visit the ids in
+ * index order (nbtree sorts the array of = ANY), but the generic plan of a
+ * plain "DELETE ... WHERE id = ANY ($3)" is a sequential scan once the table
+ * is analysed and small (EXPLAIN shows it with a store of a few keys), which
+ * meets the rows in physical order, and a bitmap heap scan would meet them
+ * in block order.  So the subquery (an InitPlan, run whole before the
+ * DELETE deletes anything) locks them: ORDER BY applies before FOR UPDATE,
+ * its LockRows node sits above the Sort, so the rows are locked in id order
+ * whatever scan feeds the Sort.  The DELETE then removes exactly the rows
+ * that were locked and waits for no one; a row that another transaction
+ * changed meanwhile is followed to its latest version (which this
+ * transaction has locked) by the DELETE as by the FOR UPDATE.  The subquery
+ * and the DELETE run in the same snapshot, so they see the same rows.
+ */
 static WastorePlan delete_many_plan = {
 	"DELETE FROM wastore.keys "
 	"WHERE incarnation OPERATOR(pg_catalog.=) $1 "
 	"AND family OPERATOR(pg_catalog.=) $2::wastore.family "
-	"AND id OPERATOR(pg_catalog.=) ANY ($3)",
+	"AND id OPERATOR(pg_catalog.=) ANY (ARRAY("
+	"SELECT l.id FROM wastore.keys l "
+	"WHERE l.incarnation OPERATOR(pg_catalog.=) $1 "
+	"AND l.family OPERATOR(pg_catalog.=) $2::wastore.family "
+	"AND l.id OPERATOR(pg_catalog.=) ANY ($3) "
+	"ORDER BY l.id FOR UPDATE))",
 	3, {INT8OID, TEXTOID, TEXTARRAYOID}
 };
 
@@ -426,53 +488,36 @@ write_keys(KeyBatch *batch, int start, int end)
 }
 
 /*
- * Writes keys [start, end) of one family with one upsert and one delete.
- * Both take their row locks in id order.  A failure here cannot name its key;
- * keys_set and try_set then find it with a last attempt key by key.
+ * Writes a run: keys [start, end), of one family, that all upsert or all
+ * delete, with one statement, which locks their rows in id order.  A failure
+ * here cannot name its key; keys_set and try_set then find it with a last
+ * attempt key by key.
  */
 static void
-write_family(KeyBatch *batch, int start, int end, int nupserts, int ndeletes)
+write_run(KeyBatch *batch, int start, int end)
 {
-	Datum	   *upsert_ids = palloc(sizeof(Datum) * nupserts);
-	Datum	   *upsert_values = palloc(sizeof(Datum) * nupserts);
-	Datum	   *delete_ids = palloc(sizeof(Datum) * ndeletes);
-	Datum		family = CStringGetTextDatum(wastore_families[batch->writes[start].family]);
-	int			u = 0;
-	int			d = 0;
+	int			n = end - start;
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		values[4];
 
-	for (int i = start; i < end; i++)
-	{
-		const KeyWrite *w = &batch->writes[i];
-
-		if (w->value)
-		{
-			upsert_ids[u] = PointerGetDatum(w->id);
-			upsert_values[u++] = PointerGetDatum(w->value);
-		}
-		else
-			delete_ids[d++] = PointerGetDatum(w->id);
-	}
+	values[0] = StoreRefGetDatum(&batch->ref);
+	values[1] = CStringGetTextDatum(wastore_families[batch->writes[start].family]);
+	for (int i = 0; i < n; i++)
+		ids[i] = PointerGetDatum(batch->writes[start + i].id);
+	values[2] = PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT));
 
 	batch->current_family = batch->writes[start].family;
-	if (nupserts > 0)
+	if (batch->writes[start].value)
 	{
-		Datum		values[4] = {
-			StoreRefGetDatum(&batch->ref), family,
-			PointerGetDatum(construct_array(upsert_ids, nupserts, TEXTOID, -1, false, TYPALIGN_INT)),
-			PointerGetDatum(construct_array(upsert_values, nupserts, JSONBOID, -1, false, TYPALIGN_INT))
-		};
+		Datum	   *upsert_values = palloc(sizeof(Datum) * n);
 
+		for (int i = 0; i < n; i++)
+			upsert_values[i] = PointerGetDatum(batch->writes[start + i].value);
+		values[3] = PointerGetDatum(construct_array(upsert_values, n, JSONBOID, -1, false, TYPALIGN_INT));
 		wastore_plan_execute(&upsert_many_plan, values, NULL, false, SPI_OK_INSERT);
 	}
-	if (ndeletes > 0)
-	{
-		Datum		values[3] = {
-			StoreRefGetDatum(&batch->ref), family,
-			PointerGetDatum(construct_array(delete_ids, ndeletes, TEXTOID, -1, false, TYPALIGN_INT))
-		};
-
+	else
 		wastore_plan_execute(&delete_many_plan, values, NULL, false, SPI_OK_DELETE);
-	}
 	batch->current_family = -1;
 }
 
@@ -501,25 +546,28 @@ write_batch(void *arg)
 	batch->current = NULL;
 	batch->current_family = -1;
 
+	/*
+	 * The writes are sorted by family and id: run by run, in that order, so
+	 * that the batch locks its rows in the global order (see the top of the
+	 * file).
+	 */
 	for (int start = 0, end; start < batch->nwrites; start = end)
 	{
 		int			family = batch->writes[start].family;
-		int			nupserts = 0;
-		int			ndeletes = 0;
+		bool		upsert = batch->writes[start].value != NULL;
 
-		for (end = start; end < batch->nwrites && batch->writes[end].family == family; end++)
+		for (end = start + 1; end < batch->nwrites; end++)
 		{
-			if (batch->writes[end].value)
-				nupserts++;
-			else
-				ndeletes++;
+			if (batch->writes[end].family != family ||
+				(batch->writes[end].value != NULL) != upsert)
+				break;
 		}
 
-		if (batch->per_key || (nupserts <= 1 && ndeletes <= 1) ||
+		if (batch->per_key || end - start == 1 ||
 			strcmp(wastore_families[family], APPSTATE_VERSION_FAMILY) == 0)
 			write_keys(batch, start, end);
 		else
-			write_family(batch, start, end, nupserts, ndeletes);
+			write_run(batch, start, end);
 	}
 	batch->current = NULL;
 

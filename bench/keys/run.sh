@@ -248,7 +248,52 @@ for keys in distinct hot; do
 	done
 done
 
-# 5. How cost grows with the number of stored keys: a store of its own, grown
+# 5. Concurrent batches that mix writes and deletes, as Baileys' commits do:
+# 8 clients each set the same 16 sessions, a random half or so of them with
+# new values and the others deleted (a random mask per batch), so that two
+# batches often write and delete the same keys the other way round; next to
+# write-only sets of the same 16 keys.  Both serialise on the same rows.
+# wastore's retries are on, as a client would have them; the row reports
+# the errors (sets that failed even after their retries) and the server's
+# count of deadlocks over the runs, retried ones included.
+script set_mixed <<'SQL'
+\set mask random(0, 65535)
+\set v random(1, 1000000000)
+SELECT wastore.set('bench', jsonb_build_object('session', (SELECT jsonb_object_agg('m' || i,
+	CASE WHEN (:mask >> (i - 10)) & 1 = 1 THEN jsonb_build_object('type', 'Buffer', 'data', :v::text) ELSE 'null' END)
+	FROM generate_series(10, 25) i)));
+SQL
+script set_written <<'SQL'
+\set v random(1, 1000000000)
+SELECT wastore.set('bench', jsonb_build_object('session', (SELECT jsonb_object_agg('m' || i,
+	jsonb_build_object('type', 'Buffer', 'data', :v::text))
+	FROM generate_series(10, 25) i)));
+SQL
+deadlocks() { sql -c "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"; }
+failures() {
+	local n
+	n=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/$1.out")
+	echo "${n:-0}"
+}
+
+log "concurrent batches mixing writes and deletes"
+deadlocks_before=$(deadlocks)
+tm=() tw=() errors=0
+for ((r = 0; r < rounds; r++)); do
+	tm+=("$(pgbench_tps set_mixed 8 -T "$secs")")
+	errors=$((errors + $(failures set_mixed)))
+	tw+=("$(pgbench_tps set_written 8 -T "$secs")")
+	errors=$((errors + $(failures set_written)))
+done
+# the backends report their counts as they exit, just after pgbench's end
+sleep 1
+mixed_deadlocks=$(($(deadlocks) - deadlocks_before))
+mm=$(printf '%s\n' "${tm[@]}" | median)
+mw=$(printf '%s\n' "${tw[@]}" | median)
+row "set, 16 keys: mixed vs write-only, 8 clients" "$(printf '%.0f' "$mm") tps" "$(printf '%.0f' "$mw") tps" \
+	"$(ratio "$mm" "$mw")x" "$errors errors, $mixed_deadlocks deadlocks"
+
+# 6. How cost grows with the number of stored keys: a store of its own, grown
 # from 10^3 to 10^5 to 10^6 keys, single-client get and set latency.
 script grow_get <<'SQL'
 \set k random(1, :n)
