@@ -108,8 +108,9 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 	}
 
 	const keys = {
-		get: async (type, ids) => {
+		get: async (type, idList) => {
 			const out = {};
+			const ids = idList.map(String);
 			let missing = ids;
 			const fc = cache && (cache.get(type) ?? cache.set(type, new Map()).get(type));
 			if (fc) {
@@ -125,7 +126,7 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 			if (missing.length === 0) return out;
 			const gen = cacheGen;
 			const { rows } = await run(client.pool, 'SELECT id, value::text AS value FROM wastore.get($1, $2::wastore.family, $3::text[])',
-				[store, type, missing.map(String)]);
+				[store, type, missing]);
 			const found = new Set();
 			for (const r of rows) {
 				out[r.id] = revive(type, r.value);
@@ -133,7 +134,7 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 				// a write that finished meanwhile is newer than this read
 				if (fc && gen === cacheGen && cache && !fc.has(r.id)) fc.set(r.id, r.value);
 			}
-			if (fc && gen === cacheGen && cache) for (const id of missing) if (!found.has(String(id)) && !fc.has(id)) fc.set(id, null);
+			if (fc && gen === cacheGen && cache) for (const id of missing) if (!found.has(id) && !fc.has(id)) fc.set(id, null);
 			return out;
 		},
 		set: (data) => serial(async () => {

@@ -8,6 +8,18 @@ import pg from 'pg';
 import { useWastoreAuthState } from '../lib/baileys.js';
 import { createClient } from '../lib/index.js';
 
+// libsignal tells the console about every session it closes or replaces;
+// the TAP output does not need it (WASTORE_TEST_VERBOSE=1 keeps it)
+if (!process.env.WASTORE_TEST_VERBOSE) {
+	for (const level of ['log', 'info', 'warn']) {
+		const orig = console[level].bind(console);
+		console[level] = (first, ...rest) => {
+			if (typeof first === 'string' && /^(Closing (open )?session|Session already|Migrating session|Decrypted message with closed session|V1 session storage migration)/.test(first)) return;
+			orig(first, ...rest);
+		};
+	}
+}
+
 export const logger = {
 	level: 'silent', trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {},
 	child() { return logger; },

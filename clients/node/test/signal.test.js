@@ -39,7 +39,8 @@ for (const name of VERSIONS) {
 		const bobJid = '4915100000002@s.whatsapp.net';
 		const counted = countingClient(pool);
 		let alice = await openWastoreAccount(B, pool, sa, aliceJid, { client: counted.client });
-		let bob = await openWastoreAccount(B, pool, sb, bobJid);
+		// bob holds his store's lease: his reads come from the write-through cache
+		let bob = await openWastoreAccount(B, pool, sb, bobJid, { lease: { holder: 'bob-1', ttlMs: 30000 } });
 		const consumedA = new Set();
 		const consumedB = new Set();
 
@@ -88,6 +89,7 @@ for (const name of VERSIONS) {
 			assert.equal(await alice.receive(bobJid, r), 'ok');
 			await assertPreKeysInStep(alice, sa, consumedA);
 			await assertPreKeysInStep(bob, sb, consumedB);
+			assert.ok(bob.auth.lease.active);
 		});
 
 		await t.test('restart: every object rebuilt from the database, and the conversation goes on', async () => {
@@ -96,7 +98,7 @@ for (const name of VERSIONS) {
 			const pool2 = newPool();
 			try {
 				alice = await openWastoreAccount(B, pool2, sa, aliceJid);
-				bob = await openWastoreAccount(B, pool2, sb, bobJid);
+				bob = await openWastoreAccount(B, pool2, sb, bobJid, { lease: { holder: 'bob-2', ttlMs: 30000 } });
 				server.rebind(aliceJid, alice);
 				server.rebind(bobJid, bob);
 				assert.equal(alice.creds.nextPreKeyId, 31);
