@@ -107,7 +107,11 @@ export declare class Lease extends EventEmitter {
 	readonly lost: Promise<WastoreError>;
 	readonly active: boolean;
 	readonly state: 'active' | 'lost' | 'released';
-	/** wastore.lease_renew; false (and lost) when refused */
+	/**
+	 * wastore.lease_renew now (the timer calls it every renewEveryMs): true
+	 * when renewed; false, and the lease lost, when refused; rejects on a
+	 * connection error (the timer retries until a whole TTL has passed)
+	 */
 	renew(): Promise<boolean>;
 	/** marks the lease lost (a writer saw 55W01); once */
 	markLost(reason?: Error): void;
