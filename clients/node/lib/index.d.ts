@@ -131,18 +131,46 @@ export interface TryResult {
 	message: string | null;
 }
 
-/** What a transaction of withTransaction offers, on its one connection. */
+/**
+ * The key store, creds and lock functions.  On the client each call is one
+ * statement in its own transaction; in withTransaction they run in its one.
+ * Limits (the server's, 22023 when passed): a store id is 1 to 256 bytes, a
+ * key id at most 1024 bytes.  Every server error is a WastoreError with its
+ * SQLSTATE in `code` (the README's table lists them: 22004 a NULL, 22023 a
+ * bad shape or length, 22P02 an unknown family, 42501 another role's store,
+ * 55W01 a lease that is not current, 40001/40P01/55P03 after the retries).
+ */
 export interface TransactionOps {
+	/**
+	 * wastore.get: the values of the ids that exist; missing ids are absent
+	 * (Baileys' SignalKeyStore.get).  Values as written (JSON), through `reviver`.
+	 */
 	get(store: string, family: Family, ids: string[], options?: ReadOptions): Promise<Record<string, any>>;
+	/**
+	 * wastore.set: the whole batch atomically (Baileys' keys.set(mutations) of
+	 * one commit); null and undefined delete; a top-level `creds` is merged in
+	 * the same commit.  Transient failures are retried by the server (GUCs
+	 * wastore.max_commit_retries, commit_retry_delay_ms), then the original
+	 * SQLSTATE is thrown with the family and id in `detail`.
+	 */
 	set(store: string, data: SetData, options?: WriteOptions): Promise<void>;
+	/** wastore.try_set: like set, but every failure is reported, never thrown (a cancel still throws) */
 	trySet(store: string, data: SetData, options?: WriteOptions): Promise<TryResult>;
+	/** wastore.clear: every key of every family (creds and the rest stay) */
 	clear(store: string, options?: WriteOptions): Promise<void>;
+	/** wastore.drop_store: the logout purge — every row of the store, its lease too */
 	dropStore(store: string): Promise<void>;
+	/** wastore.creds: the creds, or null when there are none (never invented) */
 	creds(store: string, options?: ReadOptions): Promise<Record<string, any> | null>;
+	/**
+	 * wastore.merge_creds: shallow (`deep: false`, the default: Baileys'
+	 * Object.assign) or deep (objects merge recursively: baileys_ex) in one
+	 * locked step; resolves to the new creds
+	 */
 	mergeCreds(store: string, updates: Record<string, unknown>, options?: WriteOptions & ReadOptions & { deep?: boolean }): Promise<Record<string, any>>;
-	/** wastore.lock: waits for the transaction lock on a label */
+	/** wastore.lock: waits for the transaction lock on a label (Baileys' transaction key); useful inside withTransaction only */
 	lock(store: string, key: string): Promise<void>;
-	/** wastore.try_lock */
+	/** wastore.try_lock: takes it if free now */
 	tryLock(store: string, key: string): Promise<boolean>;
 	/** wastore.lock_records: sorted, deduplicated, never deadlocks with another caller */
 	lockRecords(store: string, family: Family, ids: string[]): Promise<void>;
