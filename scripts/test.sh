@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds wastore with
 # warnings as errors, starts a throw-away cluster as a non-root user and runs
-# the unit tests, pgTAP (pg_prove), the isolation specs and the crash, dump
-# and upgrade scripts against it.  Its last line counts individual tests:
+# the unit tests, pgTAP (pg_prove), the Node client's suites, the isolation
+# specs and the crash, dump and upgrade scripts against it.  Its last line counts individual tests:
 # "wastore: N passed, M failed".
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh pgtap      one part: unit, pgtap, isolation,
+#   scripts/test.sh pgtap      one part: unit, pgtap, node, isolation,
 #                              concurrency, or a directory test/X with a
 #                              run.sh (crash, ...)
 #   WASTORE_VALGRIND=1 scripts/test.sh pgtap
@@ -16,10 +16,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation concurrency crash dump upgrade pgbouncer)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash dump upgrade pgbouncer)
 for part in "${parts[@]}"; do
 	case $part in
-	unit | pgtap | isolation | concurrency) ;;
+	unit | pgtap | node | isolation | concurrency) ;;
 	*) [ -x "test/$part/run.sh" ] || die "unknown part: $part" ;;
 	esac
 done
@@ -108,6 +108,78 @@ count_pgtap() {
 			if (w[3] > w[7]) missing += w[3] - w[7]
 		}
 		END { flush(); print tests - failed_sum, total_failed + 0 }' "$1"
+}
+
+# The Node package (clients/node): its node:test suites against a database
+# of its own, with what package-lock.json pins installed from npm (npm ci:
+# real Baileys 6.17.x and 7.0.0-rc, libsignal).  Node runs as the invoking
+# user and connects over the cluster's socket as postgres.  Without Node.js
+# 20 or later (and npm) the part says so and is skipped.
+part_node() {
+	log "node client (clients/node)"
+	local v
+	v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+	if [ "$v" -lt 20 ] || ! command -v npm >/dev/null; then
+		echo "# SKIP node: needs Node.js >= 20 and npm (found: $(node --version 2>/dev/null || echo none))"
+		return 0
+	fi
+	as_pg psql -q -X -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
+		-c "DROP DATABASE IF EXISTS wastore_node" -c "CREATE DATABASE wastore_node" >/dev/null
+	as_pg psql -q -X -v ON_ERROR_STOP=1 -d wastore_node -c "CREATE EXTENSION wastore" >/dev/null
+	(cd clients/node && npm ci --no-audit --no-fund --loglevel=error >&2)
+	# a PgBouncer in transaction pooling mode in front of the database, for
+	# test/pgbouncer.test.js: two server connections for the suite's pools
+	ensure_packages pgbouncer
+	local bdir=$work/node-bouncer bport=${NODE_BOUNCER_PORT:-6441}
+	mkdir -p "$bdir"
+	[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$bdir"
+	as_pg tee "$bdir/pgbouncer.ini" >/dev/null <<-INI
+		[databases]
+		wastore_node = host=$PGHOST port=$PGPORT dbname=wastore_node user=postgres
+		[pgbouncer]
+		listen_addr =
+		listen_port = $bport
+		unix_socket_dir = $bdir
+		auth_type = trust
+		auth_file = $bdir/userlist.txt
+		pool_mode = transaction
+		default_pool_size = 2
+		max_client_conn = 100
+		logfile = $bdir/pgbouncer.log
+		pidfile = $bdir/pgbouncer.pid
+	INI
+	echo '"postgres" ""' | as_pg tee "$bdir/userlist.txt" >/dev/null
+	trap 'as_pg kill "$(cat "'"$bdir"'/pgbouncer.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
+	as_pg /usr/sbin/pgbouncer -d "$bdir/pgbouncer.ini" 9>&-
+	local i
+	for i in $(seq 50); do [ -S "$bdir/.s.PGSQL.$bport" ] && break; sleep 0.1; done
+	[ -S "$bdir/.s.PGSQL.$bport" ] || { cat "$bdir/pgbouncer.log" >&2; die "pgbouncer did not start"; }
+	(cd clients/node && PGDATABASE=wastore_node \
+		WASTORE_TEST_BOUNCER_HOST=$bdir WASTORE_TEST_BOUNCER_PORT=$bport \
+		node --test --test-concurrency=1 --test-reporter=tap test/ 2>&1)
+}
+# node's TAP: every test's "ok N - ..." or "not ok N - ...", subtests
+# indented by 4 under their parent, a parent's line right after its
+# subtests' plan ("    1..3").  Each test without subtests counts once; a
+# parent counts only when it failed while its subtests all passed (an error
+# in its own body), so that no failure is counted twice or lost; a skipped
+# test counts neither way.
+count_node() {
+	awk '
+		function indent(s) { match(s, /^ */); return RLENGTH }
+		BEGIN { plan = -1 }
+		/^ *1\.\.[0-9]+$/ { plan = indent($0); next }
+		/^ *ok [0-9]+.* # SKIP/ { plan = -1; next }
+		/^ *(not )?ok [0-9]+/ {
+			d = indent($0); bad = ($0 ~ /^ *not ok/)
+			if (plan == d + 4) {
+				if (bad && !fails[d + 4]) failed++
+				if (bad || fails[d + 4]) fails[d]++
+				fails[d + 4] = 0
+			} else if (bad) { failed++; fails[d]++ } else passed++
+			plan = -1; next
+		}
+		END { print passed + 0, failed + 0 }' "$1"
 }
 
 isolation_specs() { (cd test/isolation/specs && ls ./*.spec | sed 's|^\./||; s/\.spec$//'); }
@@ -233,7 +305,7 @@ run_part() {
 
 for part in "${parts[@]}"; do
 	case $part in
-	unit | pgtap | isolation | concurrency) run_part "$part" "$part" ;;
+	unit | pgtap | node | isolation | concurrency) run_part "$part" "$part" ;;
 	*) run_part "$part" script ;;
 	esac
 done
