@@ -675,25 +675,37 @@ $$;
 -- store an expiry just past the largest timestamp.  Rows are repaired where
 -- the repair keeps their meaning and dropped where no function could use
 -- them (an id no function accepts names nothing); a WARNING counts each kind.
+-- repair_rows(statement, report): runs one repair statement of the block
+-- below and, when it changed rows, says so in a WARNING (report with the
+-- count in place of %).  WARNING, not NOTICE: extension scripts hide notices.
+CREATE FUNCTION pg_temp.repair_rows(statement text, report text) RETURNS void
+LANGUAGE plpgsql AS $f$
+DECLARE
+	n bigint;
+BEGIN
+	EXECUTE statement;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: %', pg_catalog.replace(report, '%', n::pg_catalog.text);
+	END IF;
+END
+$f$;
+
 DO $$
 DECLARE
 	n bigint;
 BEGIN
 	-- A store id no function accepts (1.0 did not check rows written at
 	-- psql; 1.1 checks new ones): the store is dropped, its rows purged.
-	DELETE FROM wastore.store_owners
-	 WHERE NOT (pg_catalog.octet_length(store) OPERATOR(pg_catalog.>=) 1
-				AND pg_catalog.octet_length(store) OPERATOR(pg_catalog.<=) 256);
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % store(s) whose id is empty or longer than 256 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.store_owners
+		 WHERE NOT (pg_catalog.octet_length(store) OPERATOR(pg_catalog.>=) 1
+					AND pg_catalog.octet_length(store) OPERATOR(pg_catalog.<=) 256)
+	$q$, 'dropped % store(s) whose id is empty or longer than 256 bytes');
 
-	DELETE FROM wastore.keys WHERE pg_catalog.octet_length(id) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % key(s) whose id is longer than 1024 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.keys WHERE pg_catalog.octet_length(id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % key(s) whose id is longer than 1024 bytes');
 
 	-- A collection with a MAC of another length than 32 bytes, or a name
 	-- no function accepts: its hash cannot be trusted to sum its entries,
@@ -719,100 +731,81 @@ BEGIN
 		RAISE WARNING 'wastore: dropped the app-state sync state of % collection(s) with a MAC that is not 32 bytes or a name longer than 1024 bytes', n;
 	END IF;
 
-	DELETE FROM wastore.conn_values WHERE pg_catalog.octet_length(key) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % connection value(s) whose key is longer than 1024 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.conn_values WHERE pg_catalog.octet_length(key) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % connection value(s) whose key is longer than 1024 bytes');
 
-	DELETE FROM wastore.chat_subscriptions WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % chat subscription(s) whose thread id is longer than 1024 bytes', n;
-	END IF;
-	DELETE FROM wastore.chat_thread_state WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % chat thread state(s) whose thread id is longer than 1024 bytes', n;
-	END IF;
-	DELETE FROM wastore.chat_channel_state WHERE pg_catalog.octet_length(channel_id) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % chat channel state(s) whose channel id is longer than 1024 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_subscriptions WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat subscription(s) whose thread id is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_thread_state WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat thread state(s) whose thread id is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_channel_state WHERE pg_catalog.octet_length(channel_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat channel state(s) whose channel id is longer than 1024 bytes');
 
-	DELETE FROM wastore.chat_dedupe
-	 WHERE pg_catalog.octet_length(adapter) OPERATOR(pg_catalog.>) 1024
-		OR pg_catalog.octet_length(message_id) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % chat dedupe key(s) with an id longer than 1024 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_dedupe
+		 WHERE pg_catalog.octet_length(adapter) OPERATOR(pg_catalog.>) 1024
+			OR pg_catalog.octet_length(message_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat dedupe key(s) with an id longer than 1024 bytes');
 	-- A dedupe window with a seq out of range: numbered afresh from 1, in
 	-- its order.
-	WITH bad AS (
-		SELECT DISTINCT incarnation FROM wastore.chat_dedupe
-		 WHERE seq OPERATOR(pg_catalog.<) 1 OR seq OPERATOR(pg_catalog.>) 9223372036854775806),
-	old AS (
-		DELETE FROM wastore.chat_dedupe d USING bad
-		 WHERE d.incarnation OPERATOR(pg_catalog.=) bad.incarnation
-		RETURNING d.incarnation, d.adapter, d.message_id, d.seq)
-	INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq)
-	SELECT incarnation, adapter, message_id,
-		   pg_catalog.row_number() OVER (PARTITION BY incarnation ORDER BY seq, adapter, message_id)
-	  FROM old;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: renumbered % chat dedupe key(s) of windows with a seq out of range', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		WITH bad AS (
+			SELECT DISTINCT incarnation FROM wastore.chat_dedupe
+			 WHERE seq OPERATOR(pg_catalog.<) 1 OR seq OPERATOR(pg_catalog.>) 9223372036854775806),
+		old AS (
+			DELETE FROM wastore.chat_dedupe d USING bad
+			 WHERE d.incarnation OPERATOR(pg_catalog.=) bad.incarnation
+			RETURNING d.incarnation, d.adapter, d.message_id, d.seq)
+		INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq)
+		SELECT incarnation, adapter, message_id,
+			   pg_catalog.row_number() OVER (PARTITION BY incarnation ORDER BY seq, adapter, message_id)
+		  FROM old
+	$q$, 'renumbered % chat dedupe key(s) of windows with a seq out of range');
 
-	DELETE FROM wastore.chat_locks
-	 WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
-		OR pg_catalog.octet_length(owner) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % chat lock(s) whose key or owner is longer than 1024 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_locks
+		 WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
+			OR pg_catalog.octet_length(owner) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat lock(s) whose key or owner is longer than 1024 bytes');
 	-- An expiry out of range keeps its meaning: infinity never expires (no
 	-- TTL), -infinity has expired, and an instant past the last one
 	-- PostgreSQL can store becomes that instant.
-	UPDATE wastore.chat_locks
-	   SET expires_at = CASE
-			WHEN expires_at OPERATOR(pg_catalog.=) 'infinity'::timestamptz THEN NULL
-			WHEN expires_at OPERATOR(pg_catalog.<) '4714-11-24 00:00:00+00 BC'::timestamptz
-				THEN '4714-11-24 00:00:00+00 BC'::timestamptz
-			ELSE '294276-12-31 23:59:59.999+00'::timestamptz
-		END
-	 WHERE expires_at OPERATOR(pg_catalog.<) '4714-11-24 00:00:00+00 BC'::timestamptz
-		OR expires_at OPERATOR(pg_catalog.>) '294276-12-31 23:59:59.999999+00'::timestamptz;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: brought the expiry of % chat lock(s) into the range of timestamps', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		UPDATE wastore.chat_locks
+		   SET expires_at = CASE
+				WHEN expires_at OPERATOR(pg_catalog.=) 'infinity'::timestamptz THEN NULL
+				WHEN expires_at OPERATOR(pg_catalog.<) '4714-11-24 00:00:00+00 BC'::timestamptz
+					THEN '4714-11-24 00:00:00+00 BC'::timestamptz
+				ELSE '294276-12-31 23:59:59.999+00'::timestamptz
+			END
+		 WHERE expires_at OPERATOR(pg_catalog.<) '4714-11-24 00:00:00+00 BC'::timestamptz
+			OR expires_at OPERATOR(pg_catalog.>) '294276-12-31 23:59:59.999999+00'::timestamptz
+	$q$, 'brought the expiry of % chat lock(s) into the range of timestamps');
 
-	DELETE FROM wastore.chat_pending WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: dropped % pending chat lock entr(ies) whose lock key is longer than 1024 bytes', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_pending WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % pending chat lock entr(ies) whose lock key is longer than 1024 bytes');
 	-- Pending entries numbered below the sequence's range: the lock key's
 	-- entries are numbered afresh from the sequence, in their order.
-	WITH bad AS (
-		SELECT DISTINCT incarnation, lock_key FROM wastore.chat_pending WHERE seq OPERATOR(pg_catalog.<) 1),
-	old AS (
-		DELETE FROM wastore.chat_pending p USING bad
-		 WHERE p.incarnation OPERATOR(pg_catalog.=) bad.incarnation
-		   AND p.lock_key OPERATOR(pg_catalog.=) bad.lock_key
-		RETURNING p.incarnation, p.lock_key, p.seq, p.entry)
-	INSERT INTO wastore.chat_pending (incarnation, lock_key, seq, entry)
-	SELECT o.incarnation, o.lock_key, pg_catalog.nextval('wastore.chat_seq'), o.entry
-	  FROM (SELECT * FROM old ORDER BY incarnation, lock_key, seq) o;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: renumbered % pending chat lock entr(ies) with a seq below 1', n;
-	END IF;
+	PERFORM pg_temp.repair_rows($q$
+		WITH bad AS (
+			SELECT DISTINCT incarnation, lock_key FROM wastore.chat_pending WHERE seq OPERATOR(pg_catalog.<) 1),
+		old AS (
+			DELETE FROM wastore.chat_pending p USING bad
+			 WHERE p.incarnation OPERATOR(pg_catalog.=) bad.incarnation
+			   AND p.lock_key OPERATOR(pg_catalog.=) bad.lock_key
+			RETURNING p.incarnation, p.lock_key, p.seq, p.entry)
+		INSERT INTO wastore.chat_pending (incarnation, lock_key, seq, entry)
+		SELECT o.incarnation, o.lock_key, pg_catalog.nextval('wastore.chat_seq'), o.entry
+		  FROM (SELECT * FROM old ORDER BY incarnation, lock_key, seq) o
+	$q$, 'renumbered % pending chat lock entr(ies) with a seq below 1');
 END
 $$;
+DROP FUNCTION pg_temp.repair_rows(text, text);
 
 -- 1.1 checked new store rows only (NOT VALID); every row is checked now.
 ALTER TABLE wastore.store_owners VALIDATE CONSTRAINT store_id_length;
