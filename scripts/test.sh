@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash dump upgrade pgbouncer)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap isolation crash dump upgrade pgbouncer proxy)
 for part in "${parts[@]}"; do
 	case $part in
 	unit | pgtap | isolation) ;;
