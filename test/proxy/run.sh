@@ -50,6 +50,18 @@ check_ok "every store function of the shard's wastore is routed by the proxy wit
 [ -z "$extra" ] || check_fail "routed functions that no shard has (or not with this signature):
 $extra"
 check_ok "every routed function exists on the shard with that signature"
+# the comparison itself: a list without one function names that function
+dropped=$(printf '%s\n' "$proxy_list" | sed -n 's/^\(set(.*\)$/\1/p')
+missing=$(comm -23 <(printf '%s\n' "$shard_list" | sort) <(printf '%s\n' "$proxy_list" | grep -vxF "$dropped" | sort))
+[ "$missing" = "$dropped" ] && [ -n "$dropped" ] || check_fail "a list without set: the comparison reported '$missing'"
+check_ok "... and the comparison names a function left out of the list ($dropped)"
+
+# moving a partition with logical replication needs a primary key on every table
+nopk=$(part 0 -c "SELECT string_agg(c.relname, ', ') FROM pg_class c
+	WHERE c.relnamespace = 'wastore'::regnamespace AND c.relkind = 'r'
+	  AND NOT EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')")
+[ -z "$nopk" ] || check_fail "tables without a primary key (logical replication of a partition cannot move their updates): $nopk"
+check_ok "every table of a shard has a primary key (a partition can move by logical replication)"
 
 # the same functions in the proxy's catalog, as PL/Proxy functions
 plain=$(px -c "SELECT p.proname FROM pg_proc p JOIN wastore.proxy_routed r
