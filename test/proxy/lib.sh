@@ -39,7 +39,7 @@ proxy_setup() {
 	done
 	as_pg psql -X -q -h "$work/proxy" -p "$port" -d postgres -c "CREATE DATABASE proxy" >/dev/null
 	as_pg psql -X -q -v ON_ERROR_STOP=1 -h "$work/proxy" -p "$port" -d proxy \
-		-c "CREATE EXTENSION wastore_proxy CASCADE" \
+		-c "SET client_min_messages = warning" -c "CREATE EXTENSION wastore_proxy CASCADE" \
 		-c "CREATE SERVER wastore FOREIGN DATA WRAPPER plproxy OPTIONS ($opts)" \
 		-c "CREATE USER MAPPING FOR PUBLIC SERVER wastore" >/dev/null
 	for ext in "$@"; do

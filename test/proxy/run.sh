@@ -147,7 +147,7 @@ check_ok "a client connected with shard_for's conninfo reads what the proxy read
 
 # --- a per-key transaction through shard_for against routed calls ---------
 s=px-lock-1
-px -c "SELECT wastore.set('$s', '{\"session\": {\"a\": {\"n\": 0}}}')"
+px -c "SELECT wastore.set('$s', '{\"session\": {\"a\": {\"n\": 0}}}')" >/dev/null
 shard=$(px -c "SELECT wastore.shard_for('$s')")
 fifo=$work/lockfifo
 as_pg mkfifo "$fifo"
@@ -189,3 +189,37 @@ check_ok "drop_store routed through the proxy waits for the shard_for transactio
 left=$(px -c "SELECT count(*) FROM wastore.get('$s', 'session', ARRAY['a'])")
 [ "$left" = 0 ] || check_fail "after the drop, $left rows are left"
 check_ok "... and purges what that transaction committed"
+
+# --- tenants: PL/Proxy connects to the shard as the calling role ----------
+for c in "proxy $port" "node1 $((port + 1))" "node2 $((port + 2))"; do
+	set -- $c
+	as_pg psql -X -q -h "$work/$1" -p "$2" -d postgres -c "CREATE ROLE px_alice LOGIN"
+done
+for p in 0 1 2 3; do part $p -c "SELECT wastore.grant_access('px_alice')" >/dev/null; done
+px -c "SELECT wastore.grant_access('px_alice')" >/dev/null
+alice() { as_pg psql -X -q -tA -h "$work/proxy" -p "$port" -U px_alice -d proxy "$@" 2>&1 || true; }
+out=$(alice -c "SELECT 'written' FROM wastore.set('px-alice-1', '{\"session\": {\"a\": 1}}')" -c "SELECT store || ' ' || owner FROM wastore.stores")
+[ "$out" = "written
+px-alice-1 px_alice" ] || check_fail "px_alice's own store through the proxy: $out"
+check_ok "a tenant writes its store through the proxy; the shard records it as the tenant's, and the stores view shows it only"
+out=$(alice -c "SELECT * FROM wastore.get('px-keys-1', 'session', ARRAY['string'])")
+case $out in *"permission denied for store"*) ;; *) check_fail "px_alice reading postgres's store through the proxy: $out" ;; esac
+check_ok "... and is refused another role's store on its shard (42501 through the proxy)"
+
+# --- a partition moves: the proxy follows ALTER SERVER --------------------
+# p3's database copied to node 1 (standing in for the end of a logical
+# replication), the server switched, in the middle of a proxy session.
+s3=$(px -c "SELECT store FROM (VALUES ('px-keys-1'), ('px-keys-2'), ('px-keys-3'), ('px-keys-4'), ('px-keys-5'), ('px-keys-6'), ('px-keys-7'), ('px-keys-8')) v(store) WHERE wastore.partition_for(store) = 3 LIMIT 1")
+[ -n "$s3" ] || check_fail "no px-keys store on p3"
+as_pg psql -X -q -h "$work/node1" -p $((port + 1)) -d postgres -c "CREATE DATABASE wastore_p3_moved"
+as_pg "$PG_BIN/pg_dump" -Fc -h "$work/node2" -p $((port + 2)) -d wastore_p3 -f "$work/p3.dump"
+as_pg "$PG_BIN/pg_restore" -h "$work/node1" -p $((port + 1)) -d wastore_p3_moved "$work/p3.dump"
+moved=$(px -c "SELECT count(*) FROM wastore.list('$s3', 'session')" \
+	-c "ALTER SERVER wastore OPTIONS (SET p3 'host=$work/node1 port=$((port + 1)) dbname=wastore_p3_moved')" \
+	-c "SELECT wastore.set('$s3', '{\"session\": {\"after-move\": 1}}')" \
+	-c "SELECT wastore.shard_for('$s3')")
+old=$(as_pg psql -X -q -tA -h "$work/node2" -p $((port + 2)) -d wastore_p3 -c "SELECT count(*) FROM wastore.get('$s3', 'session', ARRAY['after-move'])")
+new=$(as_pg psql -X -q -tA -h "$work/node1" -p $((port + 1)) -d wastore_p3_moved -c "SELECT count(*) FROM wastore.get('$s3', 'session', ARRAY['after-move'])")
+[ "$old" = 0 ] && [ "$new" = 1 ] && [ "$(printf '%s\n' "$moved" | tail -1)" = "host=$work/node1 port=$((port + 1)) dbname=wastore_p3_moved" ] ||
+	check_fail "after ALTER SERVER: old partition $old rows, moved one $new; session said: $moved"
+check_ok "ALTER SERVER moves partition p3: the same proxy session's next write lands on the new database, and shard_for names it"
