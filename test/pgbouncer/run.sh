@@ -47,7 +47,7 @@ for _ in $(seq 50); do [ -S "$work/.s.PGSQL.$port" ] && break; sleep 0.1; done
 
 # bq: one statement through the bouncer, in a client connection of its own
 bq() { as_pg psql -X -q -tA -h "$work" -p "$port" -d bouncer_db -c "$1" 2>&1 || true; }
-server_pids() { sql -d bouncer_db -c "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE datname = 'bouncer_db' AND backend_type = 'client backend'"; }
+server_pids() { sql -d bouncer_db -c "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE datname = 'bouncer_db' AND backend_type = 'client backend' AND pid <> pg_backend_pid()"; }
 
 token=$(bq "SELECT wastore.lease_acquire('pb', 'worker-1', '1 minute')")
 [[ $token =~ ^[0-9]+$ ]] || check_fail "lease_acquire through pgbouncer: $token"
