@@ -1,4 +1,4 @@
-# wastore: PGXS build.
+# wastore and its companion wastore_proxy: PGXS build.
 #
 # The version comes from wastore.control (its one source).  The 1.0 install
 # script is assembled from the fragments in sql/1.0/, one per concern, in
@@ -7,13 +7,13 @@
 # 1.0 and runs them in turn, so a fresh install and an upgraded one are the
 # same by construction.
 
-EXTENSION = wastore
+EXTENSION = wastore wastore_proxy
 
 MODULE_big = wastore
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-DATA_built = sql/$(EXTENSION)--1.0.sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA_built = sql/wastore--1.0.sql sql/wastore_proxy--1.2.sql
+DATA = $(wildcard sql/wastore--*--*.sql)
 
 # libcrypto: SHA-256/HMAC for the LTHash core (PostgreSQL itself links it).
 SHLIB_LINK += -lcrypto
@@ -35,8 +35,15 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-sql/$(EXTENSION)--1.0.sql: $(sort $(wildcard sql/1.0/*.sql))
+sql/wastore--1.0.sql: $(sort $(wildcard sql/1.0/*.sql))
 	cat $^ > $@
+
+# wastore_proxy (the proxy database's companion, README "Scale-out"): the
+# hand-written parts of sql/proxy/ and the routed functions generated from
+# the one list of them, sql/proxy/routed.list.
+sql/wastore_proxy--1.2.sql: $(sort $(wildcard sql/proxy/*.sql)) sql/proxy/routed.list sql/proxy/generate.awk
+	{ cat $(sort $(wildcard sql/proxy/*.sql)) && awk -f sql/proxy/generate.awk sql/proxy/routed.list; } > $@.tmp
+	mv $@.tmp $@
 
 # make installcheck: the pgTAP files and the isolation specs against the
 # running server the usual PG* variables choose (PGHOST, PGPORT, PGUSER: a

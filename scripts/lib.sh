@@ -146,3 +146,34 @@ cluster_stop() {
 		as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
 	return 0
 }
+
+# bouncer_start DIR PORT DB: Debian's pgbouncer in transaction pooling mode
+# with two server connections, in front of database DB of the cluster that
+# PGHOST/PGPORT name, its socket in DIR (a directory the postgres user can
+# write); the caller stops it with bouncer_stop DIR.
+bouncer_start() {
+	local dir=$1 port=$2 db=$3 i
+	ensure_packages pgbouncer
+	mkdir -p "$dir"
+	[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$dir"
+	as_pg tee "$dir/pgbouncer.ini" >/dev/null <<-INI
+		[databases]
+		$db = host=$PGHOST port=$PGPORT dbname=$db user=postgres
+		[pgbouncer]
+		listen_addr =
+		listen_port = $port
+		unix_socket_dir = $dir
+		auth_type = trust
+		auth_file = $dir/userlist.txt
+		pool_mode = transaction
+		default_pool_size = 2
+		max_client_conn = 100
+		logfile = $dir/pgbouncer.log
+		pidfile = $dir/pgbouncer.pid
+	INI
+	echo '"postgres" ""' | as_pg tee "$dir/userlist.txt" >/dev/null
+	as_pg /usr/sbin/pgbouncer -d "$dir/pgbouncer.ini" 9>&-
+	for i in $(seq 50); do [ -S "$dir/.s.PGSQL.$port" ] && break; sleep 0.1; done
+	[ -S "$dir/.s.PGSQL.$port" ] || { cat "$dir/pgbouncer.log" >&2; die "pgbouncer did not start"; }
+}
+bouncer_stop() { as_pg kill "$(cat "$1/pgbouncer.pid" 2>/dev/null)" 2>/dev/null || true; }

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash dump upgrade pgbouncer)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash dump upgrade pgbouncer proxy)
 for part in "${parts[@]}"; do
 	case $part in
 	unit | pgtap | node | isolation | concurrency) ;;
@@ -129,31 +129,9 @@ part_node() {
 	(cd clients/node && npm ci --no-audit --no-fund --loglevel=error >&2)
 	# a PgBouncer in transaction pooling mode in front of the database, for
 	# test/pgbouncer.test.js: two server connections for the suite's pools
-	ensure_packages pgbouncer
 	local bdir=$work/node-bouncer bport=${NODE_BOUNCER_PORT:-6441}
-	mkdir -p "$bdir"
-	[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$bdir"
-	as_pg tee "$bdir/pgbouncer.ini" >/dev/null <<-INI
-		[databases]
-		wastore_node = host=$PGHOST port=$PGPORT dbname=wastore_node user=postgres
-		[pgbouncer]
-		listen_addr =
-		listen_port = $bport
-		unix_socket_dir = $bdir
-		auth_type = trust
-		auth_file = $bdir/userlist.txt
-		pool_mode = transaction
-		default_pool_size = 2
-		max_client_conn = 100
-		logfile = $bdir/pgbouncer.log
-		pidfile = $bdir/pgbouncer.pid
-	INI
-	echo '"postgres" ""' | as_pg tee "$bdir/userlist.txt" >/dev/null
-	trap 'as_pg kill "$(cat "'"$bdir"'/pgbouncer.pid" 2>/dev/null)" 2>/dev/null || true' EXIT
-	as_pg /usr/sbin/pgbouncer -d "$bdir/pgbouncer.ini" 9>&-
-	local i
-	for i in $(seq 50); do [ -S "$bdir/.s.PGSQL.$bport" ] && break; sleep 0.1; done
-	[ -S "$bdir/.s.PGSQL.$bport" ] || { cat "$bdir/pgbouncer.log" >&2; die "pgbouncer did not start"; }
+	trap 'bouncer_stop "'"$bdir"'"' EXIT
+	bouncer_start "$bdir" "$bport" wastore_node
 	(cd clients/node && PGDATABASE=wastore_node \
 		WASTORE_TEST_BOUNCER_HOST=$bdir WASTORE_TEST_BOUNCER_PORT=$bport \
 		node --test --test-concurrency=1 --test-reporter=tap test/ 2>&1)

@@ -9,14 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 
-ensure_packages pgbouncer
-bouncer=/usr/sbin/pgbouncer
-
 work=$(mktemp -d /tmp/wastore-pgbouncer.XXXXXX)
 chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
 port=${BOUNCER_PORT:-6439}
-trap 'as_pg kill "$(cat "$work/pgbouncer.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'bouncer_stop "$work"; rm -rf "$work"' EXIT
 
 sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 sql -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS bouncer_db" -c "CREATE DATABASE bouncer_db"
@@ -24,26 +21,7 @@ sql -d bouncer_db -c "CREATE EXTENSION wastore"
 
 # Two server connections at most for many clients: transactions of one
 # client land on either.
-as_pg tee "$work/pgbouncer.ini" >/dev/null <<INI
-[databases]
-bouncer_db = host=$PGHOST port=$PGPORT dbname=bouncer_db user=postgres
-
-[pgbouncer]
-listen_addr =
-listen_port = $port
-unix_socket_dir = $work
-auth_type = trust
-auth_file = $work/userlist.txt
-pool_mode = transaction
-default_pool_size = 2
-max_client_conn = 100
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-INI
-echo '"postgres" ""' | as_pg tee "$work/userlist.txt" >/dev/null
-as_pg "$bouncer" -d "$work/pgbouncer.ini" 9>&-
-for _ in $(seq 50); do [ -S "$work/.s.PGSQL.$port" ] && break; sleep 0.1; done
-[ -S "$work/.s.PGSQL.$port" ] || { cat "$work/pgbouncer.log" >&2; die "pgbouncer did not start"; }
+bouncer_start "$work" "$port" bouncer_db
 
 # bq: one statement through the bouncer, in a client connection of its own
 bq() { as_pg psql -X -q -tA -h "$work" -p "$port" -d bouncer_db -c "$1" 2>&1 || true; }
