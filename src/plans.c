@@ -8,13 +8,10 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "plans.h"
 #include "wastore.h"
@@ -56,21 +53,6 @@ push_statement_search_path(void)
 	list_free(path.schemas);
 }
 
-/* The owner of wastore's tables (that of store_owners speaks for all). */
-static Oid
-tables_owner(void)
-{
-	Oid			relid = wastore_table_oid("store_owners");
-	HeapTuple	tuple;
-	Oid			owner;
-
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
 
 /*
  * SECURITY_LOCAL_USERID_CHANGE, as for a SECURITY DEFINER function: nothing
@@ -81,7 +63,7 @@ static void
 become_owner(AsOwner *as)
 {
 	GetUserIdAndSecContext(&as->save_userid, &as->save_sec_context);
-	SetUserIdAndSecContext(tables_owner(),
+	SetUserIdAndSecContext(wastore_tables_owner(),
 						   as->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	push_statement_search_path();
 }

@@ -7,9 +7,13 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "wastore.h"
 
@@ -77,12 +81,87 @@ wastore_family_index(const char *name, int len)
 	return -1;
 }
 
+/*
+ * The tables' OIDs and owner, looked up once per backend: two and three
+ * catalog cache probes a call otherwise, on every call.  A relcache
+ * invalidation of one of the tables (dropped with the extension, its owner
+ * changed), or of everything, empties the cache.
+ */
+#define TABLE_CACHE_SIZE 8
+
+typedef struct CachedTable
+{
+	const char *name;			/* a string literal of the caller's */
+	Oid			relid;
+} CachedTable;
+
+static CachedTable cached_tables[TABLE_CACHE_SIZE];
+static int	ncached_tables = 0;
+static Oid	cached_tables_owner = InvalidOid;
+static bool table_cache_callback_registered = false;
+
+static void
+table_cache_reset(Datum arg, Oid relid)
+{
+	for (int i = 0; i < ncached_tables && relid != InvalidOid; i++)
+	{
+		if (cached_tables[i].relid == relid)
+		{
+			relid = InvalidOid;
+			break;
+		}
+	}
+	if (relid == InvalidOid)
+	{
+		ncached_tables = 0;
+		cached_tables_owner = InvalidOid;
+	}
+}
+
 Oid
 wastore_table_oid(const char *name)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("wastore", false));
+	Oid			relid;
 
+	for (int i = 0; i < ncached_tables; i++)
+	{
+		if (strcmp(cached_tables[i].name, name) == 0)
+			return cached_tables[i].relid;
+	}
+
+	relid = get_relname_relid(name, get_namespace_oid("wastore", false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "table wastore.%s is missing", name);
+
+	if (!table_cache_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(table_cache_reset, (Datum) 0);
+		table_cache_callback_registered = true;
+	}
+	if (ncached_tables < TABLE_CACHE_SIZE)
+	{
+		cached_tables[ncached_tables].name = name;
+		cached_tables[ncached_tables].relid = relid;
+		ncached_tables++;
+	}
 	return relid;
+}
+
+Oid
+wastore_tables_owner(void)
+{
+	Oid			relid;
+	HeapTuple	tuple;
+
+	if (OidIsValid(cached_tables_owner))
+		return cached_tables_owner;
+
+	/* store_owners speaks for all: the extension's tables share one owner */
+	relid = wastore_table_oid("store_owners");
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	cached_tables_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return cached_tables_owner;
 }

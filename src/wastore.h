@@ -33,7 +33,12 @@ extern const char *const wastore_families[WASTORE_NFAMILIES];
 /* index into wastore_families, or -1 for an unknown name */
 extern int	wastore_family_index(const char *name, int len);
 
-/* The OID of one of wastore's tables, for the code that reads it directly. */
+/*
+ * The OID of one of wastore's tables, for the code that reads it directly
+ * (name: a string literal), and the tables' owner, as whom wastore's
+ * statements run.  Both cached per backend until a relcache invalidation.
+ */
 extern Oid	wastore_table_oid(const char *name);
+extern Oid	wastore_tables_owner(void);
 
 #endif							/* WASTORE_H */
