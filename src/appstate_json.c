@@ -12,6 +12,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
@@ -514,6 +515,8 @@ appstate_family_rows(ReturnSetInfo *rsinfo, const StoreRef *ref, ArrayType *ids)
 		bool	   *id_nulls;
 
 		deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &collections, &id_nulls, &n);
+		/* in byte order, as get returns keys, and each once */
+		qsort(collections, n, sizeof(Datum), wastore_text_datum_cmp);
 	}
 	else
 	{
@@ -534,16 +537,9 @@ appstate_family_rows(ReturnSetInfo *rsinfo, const StoreRef *ref, ArrayType *ids)
 	{
 		text	   *collection = DatumGetTextPP(collections[i]);
 		Jsonb	   *state;
-		bool		seen = false;
 
-		/* an id asked for twice comes once */
-		for (int j = 0; j < i && ids != NULL && !seen; j++)
-		{
-			text	   *other = DatumGetTextPP(collections[j]);
-
-			seen = wastore_text_cmp(other, collection) == 0;
-		}
-		if (seen)
+		CHECK_FOR_INTERRUPTS();
+		if (i > 0 && ids != NULL && wastore_text_datum_cmp(&collections[i - 1], &collections[i]) == 0)
 			continue;
 
 		if (ids == NULL && !with_values)

@@ -447,6 +447,13 @@ parse_batch(KeyBatch *batch)
 
 					if (batch->nwrites == allocated)
 					{
+						/* the list of writes must fit one allocation */
+						if ((Size) allocated * 2 > MaxAllocSize / sizeof(KeyWrite))
+							ereport(ERROR,
+									(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+									 errmsg("a batch holds too many keys"),
+									 errdetail("A batch holds at most %d keys.", allocated),
+									 errhint("Split the batch.")));
 						allocated *= 2;
 						batch->writes = repalloc(batch->writes, sizeof(KeyWrite) * allocated);
 					}

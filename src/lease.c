@@ -22,8 +22,9 @@
  * take it exclusively, so they wait for those writes to commit.  Either the
  * write commits first and the lease moves after it, or the lease moved first
  * and the check, which reads the latest committed lease whatever the
- * transaction's snapshot, refuses the write with 55W01.  Expiry is by the
- * server's clock (clock_timestamp), when each function runs.
+ * transaction's snapshot, refuses the write with 55W01.  The check runs
+ * again when the transaction commits, so a token that expired in between
+ * fails the commit.  Expiry is by the server's clock (clock_timestamp).
  *
  *-------------------------------------------------------------------------
  */
@@ -32,11 +33,13 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -156,13 +159,13 @@ latest_lease(const StoreRef *ref, int64 *token, TimestampTz *expires_at)
 	return found;
 }
 
-void
-lease_check(const StoreRef *ref, int64 token)
+/* 55W01 unless token is the lease's current, unexpired token now. */
+static void
+check_current(const StoreRef *ref, int64 token)
 {
 	int64		current;
 	TimestampTz expires_at;
 
-	locks_acquire_lease(ref, false);
 	if (!latest_lease(ref, &current, &expires_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_WASTORE_LEASE_LOST),
@@ -184,6 +187,105 @@ lease_check(const StoreRef *ref, int64 token)
 }
 
 /*
+ * The fenced writes of the current transaction, checked again when it
+ * commits: the token must still be current and unexpired then (the lease
+ * lock keeps anyone from moving the lease meanwhile, but the clock moves).
+ * A subtransaction that rolls back takes its writes, and their entries,
+ * with it.
+ */
+typedef struct FencedWrite
+{
+	int64		incarnation;
+	int64		token;
+	int			nest_level;		/* of the (sub)transaction that wrote */
+} FencedWrite;
+
+static List *fenced_writes = NIL;	/* in TopTransactionContext */
+static bool fencing_callbacks_registered = false;
+
+static void
+fencing_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			foreach(lc, fenced_writes)
+			{
+				FencedWrite *w = (FencedWrite *) lfirst(lc);
+				StoreRef	ref = {0};
+
+				ref.incarnation = w->incarnation;
+				check_current(&ref, w->token);
+			}
+			break;
+		default:
+			/* the memory went with TopTransactionContext */
+			fenced_writes = NIL;
+			break;
+	}
+}
+
+static void
+fencing_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	foreach(lc, fenced_writes)
+	{
+		FencedWrite *w = (FencedWrite *) lfirst(lc);
+
+		if (w->nest_level < level)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			fenced_writes = foreach_delete_current(fenced_writes, lc);
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			w->nest_level = level - 1;
+	}
+}
+
+static void
+remember_fenced_write(const StoreRef *ref, int64 token)
+{
+	MemoryContext old;
+	FencedWrite *w;
+	ListCell   *lc;
+	int			level = GetCurrentTransactionNestLevel();
+
+	foreach(lc, fenced_writes)
+	{
+		w = (FencedWrite *) lfirst(lc);
+		if (w->incarnation == ref->incarnation && w->token == token && w->nest_level <= level)
+			return;
+	}
+	if (!fencing_callbacks_registered)
+	{
+		RegisterXactCallback(fencing_xact_callback, NULL);
+		RegisterSubXactCallback(fencing_subxact_callback, NULL);
+		fencing_callbacks_registered = true;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	w = palloc(sizeof(FencedWrite));
+	w->incarnation = ref->incarnation;
+	w->token = token;
+	w->nest_level = level;
+	fenced_writes = lappend(fenced_writes, w);
+	MemoryContextSwitchTo(old);
+}
+
+void
+lease_check(const StoreRef *ref, int64 token)
+{
+	locks_acquire_lease(ref, false);
+	check_current(ref, token);
+	remember_fenced_write(ref, token);
+}
+
+/*
  * wastore.lease_acquire(store, holder, ttl, steal): the new token, or NULL
  * when someone holds the lease unexpired and steal is false.  Creates the
  * store when missing, like a first write.
@@ -200,7 +302,7 @@ lease_acquire(PG_FUNCTION_ARGS)
 	StoreRef	ref;
 	Datum		values[5];
 	bool		isnull = true;
-	Datum		token = (Datum) 0;
+	int64		token = 0;
 
 	if (VARSIZE_ANY_EXHDR(holder) == 0)
 		ereport(ERROR,
@@ -210,8 +312,13 @@ lease_acquire(PG_FUNCTION_ARGS)
 	SPI_connect();
 	store_open(store, &ref);
 
-	/* wait for the writes that carry the current token */
+	/*
+	 * Wait for the writes that carry the current token; the lease starts
+	 * when the wait ends.
+	 */
 	locks_acquire_lease(&ref, true);
+	now = GetCurrentTimestamp();
+	expires_at = expiry_arg(fcinfo, 2, now);
 
 	values[0] = StoreRefGetDatum(&ref);
 	values[1] = PointerGetDatum(holder);
@@ -219,12 +326,16 @@ lease_acquire(PG_FUNCTION_ARGS)
 	values[3] = TimestampTzGetDatum(expires_at);
 	values[4] = BoolGetDatum(steal);
 	if (wastore_plan_execute(&acquire_plan, values, NULL, false, SPI_OK_INSERT_RETURNING) == 1)
-		token = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		token = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
+	/* held by someone: nothing changed, so nobody needs to wait for us */
 	if (isnull)
+	{
+		locks_release_lease(&ref, true);
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(token);
+	}
+	PG_RETURN_INT64(token);
 }
 
 PG_FUNCTION_INFO_V1(lease_renew);
@@ -261,6 +372,8 @@ lease_release(PG_FUNCTION_ARGS)
 		locks_acquire_lease(&ref, true);
 		released = wastore_plan_execute(&release_plan, values, NULL, false, SPI_OK_DELETE) > 0;
 		SPI_finish();
+		if (!released)
+			locks_release_lease(&ref, true);
 	}
 	PG_RETURN_BOOL(released);
 }

@@ -28,7 +28,8 @@ extern bool lease_token_arg(FunctionCallInfo fcinfo, int argno, int64 *token);
 
 /*
  * Fencing: raises 55W01, before the write changes anything, unless token
- * is the store's current, unexpired lease token.  Takes the store's lease
+ * is the store's current, unexpired lease token; and again when the
+ * transaction commits (or prepares), if it no longer is by then.  Takes the store's lease
  * lock in share mode to the end of the transaction, so that whatever moves
  * the lease (acquire, steal, release) waits for this write to commit; and
  * reads the lease as the latest committed state has it, whatever the

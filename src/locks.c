@@ -100,6 +100,17 @@ store_tag(LOCKTAG *tag, const StoreRef *ref)
 	set_tag(tag, ref->store_lock_hash, WASTORE_LOCKSPACE_STORE);
 }
 
+/*
+ * The mark shares the store lock's keyed hash (another space, so another
+ * tag): it is computed once per incarnation, and tells no one more than
+ * the store lock's tag does.
+ */
+static void
+mark_tag(LOCKTAG *tag, const StoreRef *ref)
+{
+	set_tag(tag, ref->store_lock_hash, WASTORE_LOCKSPACE_MARK);
+}
+
 static void
 label_tag(LOCKTAG *tag, const StoreRef *ref, text *label)
 {
@@ -159,6 +170,15 @@ locks_acquire_lease(const StoreRef *ref, bool exclusive)
 }
 
 void
+locks_release_lease(const StoreRef *ref, bool exclusive)
+{
+	LOCKTAG		tag;
+
+	set_tag(&tag, ref->lease_lock_hash, WASTORE_LOCKSPACE_LEASE);
+	(void) LockRelease(&tag, exclusive ? ExclusiveLock : ShareLock, false);
+}
+
+void
 locks_acquire_store_share(const StoreRef *ref)
 {
 	LOCKTAG		tag;
@@ -191,6 +211,8 @@ acquire(const StoreRef *ref, LOCKTAG *tag, bool dont_wait)
 			LockRelease(&stag, ShareLock, false);
 		return false;
 	}
+	mark_tag(&stag, ref);
+	(void) LockAcquire(&stag, ShareLock, false, false);
 	return true;
 }
 
@@ -312,9 +334,8 @@ locks_in_transaction(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1))
 	{
-		store_tag(&tag, &ref);
-		PG_RETURN_BOOL(LockHeldByMe(&tag, ShareLock) ||
-					   LockHeldByMe(&tag, ExclusiveLock));
+		mark_tag(&tag, &ref);
+		PG_RETURN_BOOL(LockHeldByMe(&tag, ShareLock));
 	}
 
 	label_tag(&tag, &ref, PG_GETARG_TEXT_PP(1));

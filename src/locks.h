@@ -25,12 +25,16 @@
  *			chat_load_snapshot
  *	lease:	the store's lease; every write that carries a fencing token
  *			holds it in share mode, acquire and release take it exclusively
+ *	mark:	held in share mode by a transaction that took a label or record
+ *			lock of the store, so that in_transaction(store) can tell it
+ *			from one that merely wrote (writers hold the store lock too)
  */
 #define WASTORE_LOCKSPACE_STORE		30561
 #define WASTORE_LOCKSPACE_LABEL		30562
 #define WASTORE_LOCKSPACE_RECORD	30563
 #define WASTORE_LOCKSPACE_DEDUPE	30564
 #define WASTORE_LOCKSPACE_LEASE		30565
+#define WASTORE_LOCKSPACE_MARK		30567
 
 /*
  * The keyed hash in the tag of one of the store's own locks (the store and
@@ -54,6 +58,8 @@ extern void locks_acquire_store_share(const StoreRef *ref);
  * who holds the lease, which then waits for those writes to commit.
  */
 extern void locks_acquire_lease(const StoreRef *ref, bool exclusive);
+/* Gives back one hold of it, for a call that changed nothing. */
+extern void locks_release_lease(const StoreRef *ref, bool exclusive);
 
 /* Waits for the store's chat dedupe lock, to the end of the transaction. */
 extern void locks_acquire_dedupe(const StoreRef *ref);

@@ -162,8 +162,15 @@ wastore_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 	AsOwner		as;
 	int			rc;
 
+	SPIPlanPtr	plan;
+
 	become_owner(&as);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(plan, values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							  false, true, 0);
+	SPI_freeplan(plan);
 	stop_being_owner(&as);
 	check_rc(rc, expected_rc, sql);
 	return SPI_processed;

@@ -54,7 +54,12 @@ extern uint64 wastore_plan_execute_latest(WastorePlan *plan, Datum *values,
 /* Opens a read-only cursor on the statement. */
 extern Portal wastore_plan_cursor_open(WastorePlan *plan, Datum *values);
 
-/* Runs a one-off statement (not kept), as wastore_plan_execute does. */
+/*
+ * Runs a one-off statement (not kept) as wastore_plan_execute does, but
+ * with the latest snapshot whatever the isolation level: the purge deletes
+ * what the writers it waited for committed, which a REPEATABLE READ
+ * snapshot taken before their commit would not see.
+ */
 extern uint64 wastore_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 									   Datum *values, int expected_rc);
 

@@ -79,20 +79,50 @@ static WastorePlan state_tables_plan = {
  * A store_owners row as a StoreRef.  The table's CHECK constraint guarantees
  * the salt's length; this only makes sure of it before copying.
  */
+/*
+ * The library serves the latest version's tables only; before ALTER
+ * EXTENSION UPDATE, an older install's store_owners has no incarnation.
+ */
+static void
+check_tables_current(TupleDesc desc)
+{
+	if (desc->natts < Anum_store_owners_lock_salt)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("wastore's tables are those of an older version"),
+				 errhint("Run ALTER EXTENSION wastore UPDATE.")));
+}
+
+/*
+ * No new snapshot can be taken in parallel mode, and the query's would be
+ * out of date.  wastore's functions are PARALLEL UNSAFE, so that no query
+ * that calls them runs in parallel mode; refuse rather than resolve a store
+ * from an old snapshot, or from the cache, which may be older still.
+ */
+static void
+check_not_parallel(void)
+{
+	if (IsInParallelMode())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("wastore's functions cannot run in parallel mode")));
+}
+
 static void
 ref_from_tuple(HeapTuple tuple, TupleDesc desc, StoreRef *ref)
 {
 	bool		isnull;
-	bytea	   *salt;
+	Datum		salt;
 
+	check_tables_current(desc);
 	memset(ref, 0, sizeof(StoreRef));
 	ref->owner = DatumGetObjectId(heap_getattr(tuple, Anum_store_owners_owner, desc, &isnull));
 	ref->incarnation = DatumGetInt64(heap_getattr(tuple, Anum_store_owners_incarnation, desc, &isnull));
-	salt = DatumGetByteaPP(heap_getattr(tuple, Anum_store_owners_lock_salt, desc, &isnull));
-	if (isnull || VARSIZE_ANY_EXHDR(salt) != STORE_LOCK_SALT_BYTES)
-		elog(ERROR, "lock salt of incarnation " INT64_FORMAT " has the wrong length",
+	salt = heap_getattr(tuple, Anum_store_owners_lock_salt, desc, &isnull);
+	if (isnull || VARSIZE_ANY_EXHDR(DatumGetByteaPP(salt)) != STORE_LOCK_SALT_BYTES)
+		elog(ERROR, "lock salt of incarnation " INT64_FORMAT " is missing or of the wrong length",
 			 ref->incarnation);
-	memcpy(ref->lock_salt, VARDATA_ANY(salt), STORE_LOCK_SALT_BYTES);
+	memcpy(ref->lock_salt, VARDATA_ANY(DatumGetByteaPP(salt)), STORE_LOCK_SALT_BYTES);
 	ref->store_lock_hash = locks_space_hash(ref, WASTORE_LOCKSPACE_STORE);
 	ref->lease_lock_hash = locks_space_hash(ref, WASTORE_LOCKSPACE_LEASE);
 }
@@ -119,28 +149,11 @@ store_lookup(text *store, StoreRef *ref, bool *committed)
 	memset(ref, 0, sizeof(StoreRef));
 	rel = table_open(wastore_table_oid("store_owners"), AccessShareLock);
 
-	/*
-	 * The library serves the latest version's tables only; before ALTER
-	 * EXTENSION UPDATE, an older install's tables have no incarnation.
-	 */
-	if (RelationGetDescr(rel)->natts < Anum_store_owners_lock_salt)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("wastore's tables are those of an older version"),
-				 errhint("Run ALTER EXTENSION wastore UPDATE.")));
+	check_tables_current(RelationGetDescr(rel));
 
 	ScanKeyInit(&key, Anum_store_owners_store, BTEqualStrategyNumber, F_TEXTEQ,
 				PointerGetDatum(store));
-	/*
-	 * No new snapshot can be taken in parallel mode, and the query's would be
-	 * out of date.  wastore's functions are PARALLEL UNSAFE, so that no query
-	 * that calls them runs in parallel mode; refuse rather than resolve a
-	 * store from an old snapshot (and cache it).
-	 */
-	if (IsInParallelMode())
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("wastore's functions cannot run in parallel mode")));
+	check_not_parallel();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
 							  snapshot, 1, &key);
@@ -186,6 +199,12 @@ extension_owner(void)
  * role (with its privileges), the extension's owner and superusers may.
  */
 bool
+store_caller_administers(void)
+{
+	return has_privs_of_role(GetUserId(), extension_owner());
+}
+
+bool
 store_owner_is_usable(Oid owner)
 {
 	Oid			user = GetUserId();
@@ -214,6 +233,7 @@ store_resolve(text *store, StoreRef *ref)
 {
 	bool		committed;
 
+	check_not_parallel();
 	if (store_cache_get(store, ref))
 		return true;
 	if (!store_lookup(store, ref, &committed))
@@ -378,9 +398,20 @@ store_drop(PG_FUNCTION_ARGS)
 	if (store_find(store, &ref))
 	{
 		Datum		values[1] = {StoreRefGetDatum(&ref)};
+		bool		committed;
 
 		SPI_connect();
-		wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
+		if (wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE) == 0 &&
+			store_lookup(store, &ref, &committed))
+		{
+			/*
+			 * The cache named an incarnation that a drop ended an instant ago
+			 * (store_cache.c): the id's live one, if the caller may use it.
+			 */
+			check_usable(store, &ref);
+			values[0] = StoreRefGetDatum(&ref);
+			wastore_plan_execute(&delete_plan, values, NULL, false, SPI_OK_DELETE);
+		}
 		SPI_finish();
 	}
 	PG_RETURN_VOID();

@@ -56,6 +56,9 @@ extern void store_open(text *store, StoreRef *ref);
  */
 extern bool store_owner_is_usable(Oid owner);
 
+/* Whether the current user administers every store (extension owner, superuser). */
+extern bool store_caller_administers(void);
+
 /*
  * The entry pattern of most functions: resolve the store, run one statement
  * on it in an SPI connection of its own.  $1 of the statement is the

@@ -25,6 +25,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -74,6 +75,8 @@ stores_visible(PG_FUNCTION_ARGS)
 	Datum	  (*rows)[3];
 	int			nvisible = 0;
 	uint64		nstores;
+	bool		administers = store_caller_administers();
+	Oid			user = GetUserId();
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != STORES_NATTS)
@@ -92,12 +95,13 @@ stores_visible(PG_FUNCTION_ARGS)
 		Oid			owner = DatumGetObjectId(SPI_getbinval(tuple, desc, 2, &isnull));
 
 		CHECK_FOR_INTERRUPTS();
-		if (!store_owner_is_usable(owner))
+		/* the owner check of store_owner_is_usable, administration decided once */
+		if (!administers && !has_privs_of_role(user, owner))
 			continue;
 		rows[nvisible][0] = SPI_datumTransfer(SPI_getbinval(tuple, desc, 1, &isnull), false, -1);
 		rows[nvisible][1] = ObjectIdGetDatum(owner);
-		rows[nvisible][2] = SPI_getbinval(tuple, desc, 3, &isnull);
-		incarnations[nvisible] = SPI_getbinval(tuple, desc, 4, &isnull);
+		rows[nvisible][2] = SPI_datumTransfer(SPI_getbinval(tuple, desc, 3, &isnull), FLOAT8PASSBYVAL, 8);
+		incarnations[nvisible] = SPI_datumTransfer(SPI_getbinval(tuple, desc, 4, &isnull), FLOAT8PASSBYVAL, 8);
 		nvisible++;
 	}
 

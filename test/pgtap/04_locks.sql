@@ -1,7 +1,7 @@
 -- Per-key transaction locks as seen from one session (isolation specs cover
 -- what two sessions see).
 BEGIN;
-SELECT plan(22);
+SELECT plan(25);
 
 CREATE TEMP VIEW my_wastore_locks AS
 	SELECT objsubid, mode FROM pg_locks
@@ -40,6 +40,13 @@ SELECT throws_ok($$ SELECT wastore.try_lock('acct', NULL) $$, '22004', 'key must
 SELECT throws_ok($$ SELECT wastore.lock_records('acct', 'session', ARRAY[NULL]) $$, '22004', NULL, 'lock_records with a NULL id');
 SELECT throws_ok($$ SELECT wastore.lock_records('acct', NULL, ARRAY['a']) $$, '22004', NULL, 'lock_records with a NULL family');
 SELECT throws_ok($$ SELECT wastore.in_transaction(NULL) $$, '22004', NULL, 'in_transaction with a NULL store');
+
+-- writers hold the store's lock too, but only a lock call counts
+SELECT wastore.set('plain-writer', '{"session": {"1.0": "eA=="}}');
+SELECT wastore.merge_creds('plain-writer', '{"registrationId": 1}');
+SELECT is(wastore.in_transaction('plain-writer'), false, 'a transaction that only wrote holds no wastore lock');
+SELECT lives_ok($$ SELECT wastore.lock_records('plain-writer', 'session', ARRAY['1.0']) $$, 'lock_records on it');
+SELECT is(wastore.in_transaction('plain-writer'), true, '... and now it does');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -30,6 +30,17 @@ case $refused in
 *) check_fail "the latest library used 1.1's tables: $refused" ;;
 esac
 check_ok "the latest library refuses 1.1's tables until the update (55000)"
+# ... in the 1.1 trigger too, which a 1.1 tenant could fire with a DELETE:
+# a clean 55000, not a crash of the server
+started=$(sql -d upgrade_old -c "SELECT pg_postmaster_start_time()")
+refused=$(sql -d upgrade_old -c "DELETE FROM wastore.store_owners WHERE store = 'acct-1'" 2>&1 || true)
+case $refused in
+*"tables are those of an older version"*) ;;
+*) check_fail "the 1.1 trigger with the latest library: $refused" ;;
+esac
+[ "$(sql -d upgrade_old -c "SELECT pg_postmaster_start_time()")" = "$started" ] ||
+	check_fail "the server restarted after a DELETE on 1.1's tables"
+check_ok "... its trigger too: a DELETE of a store row raises 55000 and changes nothing"
 before=$(sql -d upgrade_old <test/dump/contents_by_store.sql)
 [ "$(echo "$before" | grep -c ' 0$')" -eq 0 ] || check_fail "a part is empty before the update: $before"
 sql -d upgrade_old -c "ALTER EXTENSION wastore UPDATE"
