@@ -25,12 +25,14 @@
  *			chat_load_snapshot
  *	lease:	the store's lease; every write that carries a fencing token
  *			holds it in share mode, acquire and release take it exclusively
+ *	queue:	one chat queue of the store (chat_enqueue), keyed by its key
  */
 #define WASTORE_LOCKSPACE_STORE		30561
 #define WASTORE_LOCKSPACE_LABEL		30562
 #define WASTORE_LOCKSPACE_RECORD	30563
 #define WASTORE_LOCKSPACE_DEDUPE	30564
 #define WASTORE_LOCKSPACE_LEASE		30565
+#define WASTORE_LOCKSPACE_QUEUE		30566
 
 /*
  * The keyed hash in the tag of one of the store's own locks (the store and
@@ -57,5 +59,8 @@ extern void locks_acquire_lease(const StoreRef *ref, bool exclusive);
 
 /* Waits for the store's chat dedupe lock, to the end of the transaction. */
 extern void locks_acquire_dedupe(const StoreRef *ref);
+
+/* Waits for the lock of one chat queue, to the end of the transaction. */
+extern void locks_acquire_queue(const StoreRef *ref, text *key);
 
 #endif							/* WASTORE_LOCKS_H */
