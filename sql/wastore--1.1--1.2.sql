@@ -651,18 +651,20 @@ BEGIN ATOMIC
 
 	-- lists: {"<key>": {"values": [...], "expires_at": ms | null}}
 	INSERT INTO wastore.chat_lists (incarnation, list_key, last_seq, first_seq, expires_at)
-	SELECT store_incarnation, o.k, GREATEST(jsonb_array_length(o.v -> 'values'), 1), 1,
+	SELECT store_incarnation, o.k, jsonb_array_length(o.v -> 'values'), 1,
 		   wastore_internal.json_time(o.v -> 'expires_at')
 	  FROM jsonb_each(wastore_internal.json_part(snapshot, 'lists', 'object')) AS o(k, v)
-	 WHERE jsonb_typeof(o.v) = 'object' AND jsonb_typeof(o.v -> 'values') = 'array'
-	   AND jsonb_array_length(o.v -> 'values') > 0 AND wastore_internal.id_fits(o.k)
+	 WHERE jsonb_typeof(o.v) = 'object'
+	   AND CASE WHEN jsonb_typeof(o.v -> 'values') = 'array' THEN jsonb_array_length(o.v -> 'values') > 0 END
+	   AND wastore_internal.id_fits(o.k)
 	   AND (COALESCE(jsonb_typeof(o.v -> 'expires_at'), 'null') = 'null'
 			OR wastore_internal.json_time(o.v -> 'expires_at') > clock_timestamp());
 	INSERT INTO wastore.chat_list_items (incarnation, list_key, seq, value)
 	SELECT store_incarnation, l.list_key, a.n, a.e
 	  FROM wastore.chat_lists l,
 		   jsonb_each(wastore_internal.json_part(snapshot, 'lists', 'object')) AS o(k, v),
-		   LATERAL jsonb_array_elements(o.v -> 'values') WITH ORDINALITY AS a(e, n)
+		   LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.v -> 'values') = 'array' THEN o.v -> 'values'
+											 ELSE '[]'::jsonb END) WITH ORDINALITY AS a(e, n)
 	 WHERE l.incarnation = store_incarnation AND l.list_key = o.k;
 
 	-- queues: {"<key>": [{"entry": e, "expires_at": ms}, ...]}, live entries
