@@ -101,15 +101,16 @@ compare() {
 }
 
 # A dedupe claim for a new message id; the expiry a client computes
-# (Date.now() + ttl) is clock_timestamp() + ttl here.
+# (Date.now() + ttl) is clock_timestamp() + ttl here.  (The key is built from
+# pieces: pgbench would take ":whatsapp" inside one literal for a variable.)
 script claim <<'SQL'
 \set m random(1, 2000000000)
-SELECT wastore.chat_kv_set_if_absent('bench', 'dedupe:whatsapp:' || :m, 'true', interval '10 minutes');
+SELECT wastore.chat_kv_set_if_absent('bench', 'dedupe:' || 'whatsapp:' || :m::text, 'true', interval '10 minutes');
 SQL
 script statepg_claim <<'SQL'
 \set m random(1, 2000000000)
 INSERT INTO statepg.chat_state_cache (key_prefix, cache_key, value, expires_at)
-       VALUES ('chat-sdk', 'dedupe:whatsapp:' || :m, 'true', clock_timestamp() + interval '10 minutes')
+       VALUES ('chat-sdk', 'dedupe:' || 'whatsapp:' || :m::text, 'true', clock_timestamp() + interval '10 minutes')
        ON CONFLICT (key_prefix, cache_key) DO UPDATE
          SET value = EXCLUDED.value,
              expires_at = EXCLUDED.expires_at,
@@ -119,39 +120,41 @@ INSERT INTO statepg.chat_state_cache (key_prefix, cache_key, value, expires_at)
        RETURNING cache_key;
 SQL
 
-# enqueue + dequeue of one QueueEntry, each client on its own thread.
+# enqueue + dequeue of one QueueEntry, each client on its own thread; the
+# entry is a parameter, as a client sends it (jsonb for wastore, text for
+# state-pg, which stores JSON.stringify's output).
 entry='{"message":{"id":"m1","threadId":"whatsapp:491510000001","text":"hello there"},"enqueuedAt":1767225600000,"expiresAt":1767225690000}'
-script queue <<SQL
-SELECT wastore.chat_enqueue('bench', 'thread:' || :client_id, '$entry', 10, clock_timestamp() + interval '90 s');
-SELECT wastore.chat_dequeue('bench', 'thread:' || :client_id);
+script queue <<'SQL'
+SELECT wastore.chat_enqueue('bench', 'thread:' || :client_id::text, :entry, 10, clock_timestamp() + interval '90 s');
+SELECT wastore.chat_dequeue('bench', 'thread:' || :client_id::text);
 SQL
-script statepg_queue <<SQL
+script statepg_queue <<'SQL'
 DELETE FROM statepg.chat_state_queues
-       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id AND expires_at <= now();
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at <= now();
 INSERT INTO statepg.chat_state_queues (key_prefix, thread_id, value, expires_at)
-       VALUES ('chat-sdk', 'thread:' || :client_id, '$entry', clock_timestamp() + interval '90 s');
+       VALUES ('chat-sdk', 'thread:' || :client_id::text, :entry, clock_timestamp() + interval '90 s');
 DELETE FROM statepg.chat_state_queues
-         WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id AND seq IN (
+         WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND seq IN (
            SELECT seq FROM statepg.chat_state_queues
-           WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id
+           WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text
              AND expires_at > now()
            ORDER BY seq ASC
            OFFSET 0
            LIMIT GREATEST(
              (SELECT count(*) FROM statepg.chat_state_queues
-              WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id AND expires_at > now()) - 10,
+              WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at > now()) - 10,
              0
            )
          );
 SELECT count(*) as depth FROM statepg.chat_state_queues
-       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id AND expires_at > now();
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at > now();
 DELETE FROM statepg.chat_state_queues
-       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id AND expires_at <= now();
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at <= now();
 DELETE FROM statepg.chat_state_queues
-       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text
          AND seq = (
            SELECT seq FROM statepg.chat_state_queues
-           WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id
+           WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text
              AND expires_at > now()
            ORDER BY seq ASC
            LIMIT 1
@@ -162,7 +165,7 @@ SQL
 log "dedupe claims and queued messages, wastore against state-pg's SQL"
 for c in 1 8; do
 	compare "set_if_absent dedupe claim, $c client(s)" "claims/s" "$c" claim statepg_claim "" -T "$secs"
-	compare "enqueue + dequeue, $c client(s)" "pairs/s" "$c" queue statepg_queue "2 calls vs 6 statements" -T "$secs"
+	compare "enqueue + dequeue, $c client(s)" "pairs/s" "$c" queue statepg_queue "2 calls vs 6 statements" -T "$secs" -D "entry=$entry"
 done
 
 printf '\nwastore chat state benchmark: medians of %s rounds, %ss per pgbench run, %s; the run took %d s\n' \
