@@ -36,7 +36,7 @@ static WastorePlan kv_get_plan = {
 	3, {INT8OID, TEXTOID, TIMESTAMPTZOID}
 };
 
-/* $1 incarnation, $2 key, $3 value, $4 expires_at (NULL: never), $5 now */
+/* $1 incarnation, $2 key, $3 value, $4 expires_at (NULL: never); set_if_absent: $5 now */
 static WastorePlan kv_set_plan = {
 	"INSERT INTO wastore.chat_kv (incarnation, key, value, expires_at) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (incarnation, key) DO UPDATE SET value = excluded.value, "
