@@ -135,9 +135,9 @@ valgrind_start() {
 valgrind_errors() {
 	local dir=$1
 	cat "$dir"/valgrind.*.log 2>/dev/null | awk '
-		/^==[0-9]+== $/ { if (block ~ /wastore\.so|\((args|wastore|store|store_cache|keys|commit|locks|plans|creds|chat|chat_locks|lthash|lthash_core_[a-z0-9]+|appstate_[a-z_]+)\.c:/) print block; block = ""; next }
+		/^==[0-9]+== $/ { if (block ~ /wastore\.so|\((args|wastore|store|store_cache|keys|commit|locks|plans|creds|chat|chat_[a-z]+|prune|lthash|lthash_core_[a-z0-9]+|appstate_[a-z_]+)\.c:/) print block; block = ""; next }
 		{ block = block $0 "\n" }
-		END { if (block ~ /wastore\.so|\((args|wastore|store|store_cache|keys|commit|locks|plans|creds|chat|chat_locks|lthash|lthash_core_[a-z0-9]+|appstate_[a-z_]+)\.c:/) print block }'
+		END { if (block ~ /wastore\.so|\((args|wastore|store|store_cache|keys|commit|locks|plans|creds|chat|chat_[a-z]+|prune|lthash|lthash_core_[a-z0-9]+|appstate_[a-z_]+)\.c:/) print block }'
 }
 
 cluster_stop() {

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash dump upgrade pgbouncer proxy)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash dump upgrade pgbouncer proxy cron)
 for part in "${parts[@]}"; do
 	case $part in
 	unit | pgtap | node | isolation | concurrency) ;;

@@ -441,6 +441,404 @@ ALTER VIEW wastore.stores RESET (security_barrier);
 COMMENT ON VIEW wastore.stores IS
 	'The stores the caller may use (its own and those of roles it is a member of; every store for wastore''s administrators), with the number of keys per family and the lease';
 
+--------------------------------------------------------------------------
+-- Chat state, v2 (src/chat_kv.c, chat_list.c, chat_queue.c, prune.c): what
+-- the Chat SDK's StateAdapter needs beyond 1.1 -- a key-value store with
+-- TTLs, capped lists, queues with per-entry expiry, dedupe keys with a TTL,
+-- lock heartbeats -- and prune.  Expiry is by the server's clock; expired
+-- rows are invisible to every function before prune deletes them.  Every
+-- table is keyed by the incarnation first (drop_store purges it), private
+-- to the owner, with row-level security and no policy, and dumped.
+--------------------------------------------------------------------------
+
+-- Key-value entries: any JSON value (null included), an optional expiry.
+CREATE TABLE wastore.chat_kv (
+	incarnation bigint NOT NULL,
+	key text COLLATE "C" NOT NULL
+		CONSTRAINT key_length CHECK (pg_catalog.octet_length(key) OPERATOR(pg_catalog.<=) 1024),
+	value jsonb NOT NULL,
+	expires_at timestamptz
+		CONSTRAINT expires_at_range CHECK (expires_at OPERATOR(pg_catalog.>=) '4714-11-24 00:00:00+00 BC'::timestamptz
+			AND expires_at OPERATOR(pg_catalog.<=) '294276-12-31 23:59:59.999999+00'::timestamptz),
+	PRIMARY KEY (incarnation, key)
+);
+CREATE INDEX chat_kv_expires_at ON wastore.chat_kv (expires_at) WHERE expires_at IS NOT NULL;
+COMMENT ON TABLE wastore.chat_kv IS
+	'Chat key-value entries (chat_kv_*): a JSON value and an optional expiry; expired entries count as absent';
+ALTER TABLE wastore.chat_kv ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('wastore.chat_kv', '');
+
+-- Capped lists: a head row per list (its expiry, the next number, the first
+-- live number) and the items.  Appends to one list take the head's row lock
+-- in turn, so numbers have no gaps and a trim keeps exactly the newest.
+CREATE TABLE wastore.chat_lists (
+	incarnation bigint NOT NULL,
+	list_key text COLLATE "C" NOT NULL
+		CONSTRAINT list_key_length CHECK (pg_catalog.octet_length(list_key) OPERATOR(pg_catalog.<=) 1024),
+	last_seq bigint NOT NULL,
+	first_seq bigint NOT NULL,
+	expires_at timestamptz
+		CONSTRAINT expires_at_range CHECK (expires_at OPERATOR(pg_catalog.>=) '4714-11-24 00:00:00+00 BC'::timestamptz
+			AND expires_at OPERATOR(pg_catalog.<=) '294276-12-31 23:59:59.999999+00'::timestamptz),
+	CONSTRAINT seq_range CHECK (first_seq OPERATOR(pg_catalog.>=) 1
+		AND last_seq OPERATOR(pg_catalog.>=) first_seq
+		AND last_seq OPERATOR(pg_catalog.<) 9223372036854775807),
+	PRIMARY KEY (incarnation, list_key)
+);
+CREATE INDEX chat_lists_expires_at ON wastore.chat_lists (expires_at) WHERE expires_at IS NOT NULL;
+COMMENT ON TABLE wastore.chat_lists IS
+	'Chat lists (chat_list_*): the items first_seq .. last_seq are the list, oldest first; the list expires as a whole';
+ALTER TABLE wastore.chat_lists ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('wastore.chat_lists', '');
+
+CREATE TABLE wastore.chat_list_items (
+	incarnation bigint NOT NULL,
+	list_key text COLLATE "C" NOT NULL
+		CONSTRAINT list_key_length CHECK (pg_catalog.octet_length(list_key) OPERATOR(pg_catalog.<=) 1024),
+	seq bigint NOT NULL CONSTRAINT seq_range CHECK (seq OPERATOR(pg_catalog.>=) 1),
+	value jsonb NOT NULL,
+	PRIMARY KEY (incarnation, list_key, seq)
+);
+COMMENT ON TABLE wastore.chat_list_items IS
+	'The items of the chat lists, numbered per list from 1';
+ALTER TABLE wastore.chat_list_items ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('wastore.chat_list_items', '');
+
+-- Queue entries, each with its own expiry; seq (wastore.chat_seq) orders them.
+CREATE TABLE wastore.chat_queue (
+	incarnation bigint NOT NULL,
+	queue_key text COLLATE "C" NOT NULL
+		CONSTRAINT queue_key_length CHECK (pg_catalog.octet_length(queue_key) OPERATOR(pg_catalog.<=) 1024),
+	seq bigint NOT NULL CONSTRAINT seq_range CHECK (seq OPERATOR(pg_catalog.>=) 1),
+	entry jsonb NOT NULL,
+	expires_at timestamptz NOT NULL
+		CONSTRAINT expires_at_range CHECK (expires_at OPERATOR(pg_catalog.>=) '4714-11-24 00:00:00+00 BC'::timestamptz
+			AND expires_at OPERATOR(pg_catalog.<=) '294276-12-31 23:59:59.999999+00'::timestamptz),
+	PRIMARY KEY (incarnation, queue_key, seq)
+);
+CREATE INDEX chat_queue_expires_at ON wastore.chat_queue (expires_at);
+COMMENT ON TABLE wastore.chat_queue IS
+	'Chat queue entries (chat_enqueue, chat_dequeue): oldest first by seq, each live until its expires_at';
+ALTER TABLE wastore.chat_queue ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('wastore.chat_queue', '');
+
+-- Dedupe keys may expire (chat_mark_dedupe's ttl).
+ALTER TABLE wastore.chat_dedupe ADD COLUMN expires_at timestamptz
+	CONSTRAINT expires_at_range CHECK (expires_at OPERATOR(pg_catalog.>=) '4714-11-24 00:00:00+00 BC'::timestamptz
+		AND expires_at OPERATOR(pg_catalog.<=) '294276-12-31 23:59:59.999999+00'::timestamptz);
+COMMENT ON COLUMN wastore.chat_dedupe.expires_at IS
+	'NULL: the key stays until evicted; else it counts as absent from then on';
+CREATE INDEX chat_dedupe_expires_at ON wastore.chat_dedupe (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX chat_locks_expires_at ON wastore.chat_locks (expires_at) WHERE expires_at IS NOT NULL;
+
+-- The snapshot, with the parts of v2: dedupe keys with an expiry
+-- (dedupe_expires_at), kv, lists and queues.  Expired rows are left out
+-- (locks excepted: an expired lock shows until it is taken over or pruned,
+-- as before).  Times are milliseconds since the Unix epoch.
+CREATE OR REPLACE FUNCTION wastore_internal.chat_snapshot(store_incarnation bigint)
+RETURNS jsonb LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	WITH now AS (SELECT clock_timestamp() AS t),
+	dedupe AS (SELECT d.* FROM wastore.chat_dedupe d, now
+				WHERE d.incarnation = store_incarnation AND (d.expires_at IS NULL OR d.expires_at > now.t))
+	SELECT jsonb_build_object(
+		'subscriptions',
+		(SELECT COALESCE(jsonb_agg(s.thread_id ORDER BY s.thread_id), '[]')
+		   FROM wastore.chat_subscriptions s WHERE s.incarnation = store_incarnation),
+		'dedupe',
+		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id)
+								   ORDER BY d.adapter, d.message_id), '[]') FROM dedupe d),
+		'dedupe_order',
+		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id) ORDER BY d.seq), '[]') FROM dedupe d),
+		'dedupe_expires_at',
+		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id,
+									floor(EXTRACT(epoch FROM d.expires_at) * 1000)::bigint)
+								   ORDER BY d.adapter, d.message_id), '[]')
+		   FROM dedupe d WHERE d.expires_at IS NOT NULL),
+		'thread_state',
+		(SELECT COALESCE(jsonb_object_agg(t.thread_id, t.state), '{}')
+		   FROM wastore.chat_thread_state t WHERE t.incarnation = store_incarnation),
+		'channel_state',
+		(SELECT COALESCE(jsonb_object_agg(c.channel_id, c.state), '{}')
+		   FROM wastore.chat_channel_state c WHERE c.incarnation = store_incarnation),
+		'locks',
+		(SELECT COALESCE(jsonb_object_agg(l.lock_key, jsonb_build_object(
+					'owner', l.owner, 'strategy', l.strategy, 'metadata', l.metadata,
+					'expires_at', floor(EXTRACT(epoch FROM l.expires_at) * 1000)::bigint)), '{}')
+		   FROM wastore.chat_locks l WHERE l.incarnation = store_incarnation),
+		'pending_locks',
+		(SELECT COALESCE(jsonb_object_agg(p.lock_key, p.entries), '{}')
+		   FROM (SELECT lock_key, jsonb_agg(entry ORDER BY seq) AS entries
+				   FROM wastore.chat_pending WHERE incarnation = store_incarnation
+				  GROUP BY lock_key) p),
+		'kv',
+		(SELECT COALESCE(jsonb_object_agg(k.key, jsonb_build_object('value', k.value,
+					'expires_at', floor(EXTRACT(epoch FROM k.expires_at) * 1000)::bigint)), '{}')
+		   FROM wastore.chat_kv k, now
+		  WHERE k.incarnation = store_incarnation AND (k.expires_at IS NULL OR k.expires_at > now.t)),
+		'lists',
+		(SELECT COALESCE(jsonb_object_agg(l.list_key, jsonb_build_object(
+					'values', (SELECT COALESCE(jsonb_agg(i.value ORDER BY i.seq), '[]')
+								 FROM wastore.chat_list_items i
+								WHERE i.incarnation = l.incarnation AND i.list_key = l.list_key
+								  AND i.seq BETWEEN l.first_seq AND l.last_seq),
+					'expires_at', floor(EXTRACT(epoch FROM l.expires_at) * 1000)::bigint)), '{}')
+		   FROM wastore.chat_lists l, now
+		  WHERE l.incarnation = store_incarnation AND (l.expires_at IS NULL OR l.expires_at > now.t)),
+		'queues',
+		(SELECT COALESCE(jsonb_object_agg(q.queue_key, q.entries), '{}')
+		   FROM (SELECT e.queue_key, jsonb_agg(jsonb_build_object('entry', e.entry,
+						'expires_at', floor(EXTRACT(epoch FROM e.expires_at) * 1000)::bigint) ORDER BY e.seq) AS entries
+				   FROM wastore.chat_queue e, now
+				  WHERE e.incarnation = store_incarnation AND e.expires_at > now.t
+				  GROUP BY e.queue_key) q))
+	  FROM now;
+END;
+COMMENT ON FUNCTION wastore_internal.chat_snapshot(bigint) IS
+	'The chat state of a store incarnation as a normalised snapshot (wastore.chat_snapshot), expired rows left out';
+
+-- A time in a snapshot: whole milliseconds since the Unix epoch within
+-- PostgreSQL's range (a fraction is dropped), as a timestamptz; NULL for
+-- anything else.  The days and the time of day are added apart (see
+-- chat_load_snapshot).
+CREATE FUNCTION wastore_internal.json_time(v jsonb)
+RETURNS timestamptz LANGUAGE sql IMMUTABLE
+BEGIN ATOMIC
+	SELECT CASE WHEN jsonb_typeof(v) = 'number'
+				 AND floor((v #>> '{}')::numeric) BETWEEN -210866803200000 AND 9224318015999999
+			THEN ('1970-01-01 00:00:00'::timestamp
+				  + make_interval(days => div(floor((v #>> '{}')::numeric), 86400000)::integer,
+								  secs => (mod(floor((v #>> '{}')::numeric), 86400000) / 1000)::float8))
+				 AT TIME ZONE 'UTC'
+		   END;
+END;
+COMMENT ON FUNCTION wastore_internal.json_time(jsonb) IS
+	'A snapshot time (milliseconds since the epoch, within range) as a timestamptz, NULL when it is not one';
+
+-- Loading the parts of v2, after chat_load_snapshot (which emptied the
+-- dedupe keys and loaded them without expiry).  A missing part is empty, so
+-- a snapshot of 1.1 loads with no kv, lists or queues.  Entries whose
+-- expires_at is present but not a time in range are left out; expired ones
+-- too.
+CREATE FUNCTION wastore_internal.chat_load_snapshot_v2(store_incarnation bigint, snapshot jsonb)
+RETURNS void LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	DELETE FROM wastore.chat_kv WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_list_items WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_lists WHERE incarnation = store_incarnation;
+	DELETE FROM wastore.chat_queue WHERE incarnation = store_incarnation;
+
+	-- dedupe_expires_at: [[adapter, message_id, ms], ...]; a key whose
+	-- expiry has passed is dropped.
+	UPDATE wastore.chat_dedupe d SET expires_at = x.t
+	  FROM (SELECT p.adapter, p.message_id, min(wastore_internal.json_time(e -> 2)) AS t
+			  FROM jsonb_array_elements(wastore_internal.json_part(snapshot, 'dedupe_expires_at', 'array')) a(e),
+				   LATERAL wastore_internal.chat_dedupe_pairs(jsonb_build_array(jsonb_build_array(e -> 0, e -> 1))) p
+			 WHERE jsonb_typeof(e) = 'array'
+			   AND wastore_internal.json_time(e -> 2) IS NOT NULL
+			 GROUP BY p.adapter, p.message_id) x
+	 WHERE d.incarnation = store_incarnation AND d.adapter = x.adapter AND d.message_id = x.message_id;
+	DELETE FROM wastore.chat_dedupe
+	 WHERE incarnation = store_incarnation AND expires_at <= clock_timestamp();
+
+	-- kv: {"<key>": {"value": v, "expires_at": ms | null}}
+	INSERT INTO wastore.chat_kv (incarnation, key, value, expires_at)
+	SELECT store_incarnation, o.k, o.v -> 'value', wastore_internal.json_time(o.v -> 'expires_at')
+	  FROM jsonb_each(wastore_internal.json_part(snapshot, 'kv', 'object')) AS o(k, v)
+	 WHERE jsonb_typeof(o.v) = 'object' AND o.v ? 'value' AND wastore_internal.id_fits(o.k)
+	   AND (COALESCE(jsonb_typeof(o.v -> 'expires_at'), 'null') = 'null'
+			OR wastore_internal.json_time(o.v -> 'expires_at') > clock_timestamp());
+
+	-- lists: {"<key>": {"values": [...], "expires_at": ms | null}}
+	INSERT INTO wastore.chat_lists (incarnation, list_key, last_seq, first_seq, expires_at)
+	SELECT store_incarnation, o.k, jsonb_array_length(o.v -> 'values'), 1,
+		   wastore_internal.json_time(o.v -> 'expires_at')
+	  FROM jsonb_each(wastore_internal.json_part(snapshot, 'lists', 'object')) AS o(k, v)
+	 WHERE jsonb_typeof(o.v) = 'object'
+	   AND CASE WHEN jsonb_typeof(o.v -> 'values') = 'array' THEN jsonb_array_length(o.v -> 'values') > 0 END
+	   AND wastore_internal.id_fits(o.k)
+	   AND (COALESCE(jsonb_typeof(o.v -> 'expires_at'), 'null') = 'null'
+			OR wastore_internal.json_time(o.v -> 'expires_at') > clock_timestamp());
+	INSERT INTO wastore.chat_list_items (incarnation, list_key, seq, value)
+	SELECT store_incarnation, l.list_key, a.n, a.e
+	  FROM wastore.chat_lists l,
+		   jsonb_each(wastore_internal.json_part(snapshot, 'lists', 'object')) AS o(k, v),
+		   LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.v -> 'values') = 'array' THEN o.v -> 'values'
+											 ELSE '[]'::jsonb END) WITH ORDINALITY AS a(e, n)
+	 WHERE l.incarnation = store_incarnation AND l.list_key = o.k;
+
+	-- queues: {"<key>": [{"entry": e, "expires_at": ms}, ...]}, live entries
+	INSERT INTO wastore.chat_queue (incarnation, queue_key, seq, entry, expires_at)
+	SELECT store_incarnation, q.k, nextval('wastore.chat_seq'), q.e, q.t
+	  FROM (SELECT o.k, a.e -> 'entry' AS e, wastore_internal.json_time(a.e -> 'expires_at') AS t, a.n
+			  FROM jsonb_each(wastore_internal.json_part(snapshot, 'queues', 'object')) AS o(k, v),
+				   LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.v) = 'array' THEN o.v
+													 ELSE '[]'::jsonb END) WITH ORDINALITY AS a(e, n)
+			 WHERE jsonb_typeof(a.e) = 'object' AND a.e ? 'entry' AND wastore_internal.id_fits(o.k)
+			 ORDER BY o.k, a.n) q
+	 WHERE q.t > clock_timestamp()
+	 ORDER BY q.k, q.n;
+END;
+COMMENT ON FUNCTION wastore_internal.chat_load_snapshot_v2(bigint, jsonb) IS
+	'Loads the parts of a snapshot that chat state v2 added (kv, lists, queues, dedupe expiries), after chat_load_snapshot';
+
+-- Pruning: what has expired at now, of one incarnation (or of all, NULL).
+-- An expired lock goes, its pending entries stay (the next holder gets them,
+-- as when it takes an expired lock over).  The rows removed are counted.
+CREATE FUNCTION wastore_internal.prune(store_incarnation bigint, now timestamptz)
+RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	WITH kv AS (DELETE FROM wastore.chat_kv
+				 WHERE incarnation = store_incarnation AND expires_at <= now RETURNING 1),
+	lists AS (DELETE FROM wastore.chat_lists
+			   WHERE incarnation = store_incarnation AND expires_at <= now RETURNING list_key),
+	items AS (DELETE FROM wastore.chat_list_items i USING lists l
+			   WHERE i.incarnation = store_incarnation AND i.list_key = l.list_key RETURNING 1),
+	queue AS (DELETE FROM wastore.chat_queue
+			   WHERE incarnation = store_incarnation AND expires_at <= now RETURNING 1),
+	dedupe AS (DELETE FROM wastore.chat_dedupe
+				WHERE incarnation = store_incarnation AND expires_at <= now RETURNING 1),
+	locks AS (DELETE FROM wastore.chat_locks
+			   WHERE incarnation = store_incarnation AND expires_at <= now RETURNING 1),
+	leases AS (DELETE FROM wastore.leases
+				WHERE incarnation = store_incarnation AND expires_at <= now RETURNING 1)
+	SELECT (SELECT count(*) FROM kv) + (SELECT count(*) FROM lists) + (SELECT count(*) FROM items)
+		 + (SELECT count(*) FROM queue) + (SELECT count(*) FROM dedupe) + (SELECT count(*) FROM locks)
+		 + (SELECT count(*) FROM leases);
+END;
+COMMENT ON FUNCTION wastore_internal.prune(bigint, timestamptz) IS
+	'Deletes the expired rows of one store incarnation (wastore.prune); returns how many';
+
+CREATE FUNCTION wastore_internal.prune_all(now timestamptz)
+RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+	WITH kv AS (DELETE FROM wastore.chat_kv WHERE expires_at <= now RETURNING 1),
+	lists AS (DELETE FROM wastore.chat_lists WHERE expires_at <= now RETURNING incarnation, list_key),
+	items AS (DELETE FROM wastore.chat_list_items i USING lists l
+			   WHERE i.incarnation = l.incarnation AND i.list_key = l.list_key RETURNING 1),
+	queue AS (DELETE FROM wastore.chat_queue WHERE expires_at <= now RETURNING 1),
+	dedupe AS (DELETE FROM wastore.chat_dedupe WHERE expires_at <= now RETURNING 1),
+	locks AS (DELETE FROM wastore.chat_locks WHERE expires_at <= now RETURNING 1),
+	leases AS (DELETE FROM wastore.leases WHERE expires_at <= now RETURNING 1)
+	SELECT (SELECT count(*) FROM kv) + (SELECT count(*) FROM lists) + (SELECT count(*) FROM items)
+		 + (SELECT count(*) FROM queue) + (SELECT count(*) FROM dedupe) + (SELECT count(*) FROM locks)
+		 + (SELECT count(*) FROM leases);
+END;
+COMMENT ON FUNCTION wastore_internal.prune_all(timestamptz) IS
+	'Deletes the expired rows of every store (wastore.prune(NULL) by an administrator); returns how many';
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA wastore_internal FROM PUBLIC;
+
+-- The functions.
+CREATE FUNCTION wastore.chat_acquire_lock_until(store text, lock_key text, owner text,
+	strategy wastore.lock_strategy DEFAULT 'reject', metadata jsonb DEFAULT '{}', ttl interval DEFAULT NULL)
+RETURNS TABLE (result wastore.lock_result, expires_at timestamptz)
+AS 'MODULE_PATHNAME', 'chat_acquire_lock_until'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_acquire_lock_until(text, text, text, wastore.lock_strategy, jsonb, interval) IS
+	'chat_acquire_lock, and the lock''s expiry as the server computed it (NULL without ttl, or when not acquired)';
+
+CREATE FUNCTION wastore.chat_extend_lock(store text, lock_key text, owner text, ttl interval)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'chat_extend_lock'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_extend_lock(text, text, text, interval) IS
+	'The owner''s unexpired lock now expires at now + ttl; false, changing nothing, when owner does not hold it or it has expired';
+
+CREATE FUNCTION wastore.chat_kv_get(store text, key text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'chat_kv_get'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_kv_get(text, text) IS
+	'The value of a key, NULL when absent or expired (JSON null is a value: chat_kv_exists tells them apart)';
+
+CREATE FUNCTION wastore.chat_kv_exists(store text, key text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'chat_kv_exists'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_kv_exists(text, text) IS
+	'Whether the key has a value that has not expired';
+
+CREATE FUNCTION wastore.chat_kv_set(store text, key text, value jsonb, ttl interval DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'chat_kv_set'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_kv_set(text, text, jsonb, interval) IS
+	'Sets the key''s value (any JSON value), expiring after ttl (never without)';
+
+CREATE FUNCTION wastore.chat_kv_set_if_absent(store text, key text, value jsonb, ttl interval DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'chat_kv_set_if_absent'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_kv_set_if_absent(text, text, jsonb, interval) IS
+	'Sets the key when it is absent or expired and returns true; false otherwise (exactly one of concurrent callers wins)';
+
+CREATE FUNCTION wastore.chat_kv_delete(store text, key text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'chat_kv_delete'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_kv_delete(text, text) IS
+	'Deletes the key (idempotent)';
+
+CREATE FUNCTION wastore.chat_list_append(store text, key text, value jsonb,
+	max_length integer DEFAULT NULL, ttl interval DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'chat_list_append'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_list_append(text, text, jsonb, integer, interval) IS
+	'Appends to the list, keeps its newest max_length values and sets the whole list''s expiry (none without ttl), atomically';
+
+CREATE FUNCTION wastore.chat_list_get(store text, key text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'chat_list_get'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_list_get(text, text) IS
+	'The list as a JSON array, oldest first; [] when absent or expired';
+
+CREATE FUNCTION wastore.chat_enqueue(store text, key text, entry jsonb, max_size integer, expires_at timestamptz)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'chat_enqueue'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_enqueue(text, text, jsonb, integer, timestamptz) IS
+	'Appends an entry live until expires_at; drops the oldest live entries beyond max_size; returns the live depth';
+
+CREATE FUNCTION wastore.chat_dequeue(store text, key text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'chat_dequeue'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_dequeue(text, text) IS
+	'Removes and returns the oldest live entry (NULL when none); concurrent callers never get the same entry';
+
+CREATE FUNCTION wastore.chat_queue_depth(store text, key text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'chat_queue_depth'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_queue_depth(text, text) IS
+	'The number of live entries of the queue';
+
+DROP FUNCTION wastore.chat_mark_dedupe(text, text, text, integer);
+CREATE FUNCTION wastore.chat_mark_dedupe(store text, adapter text, message_id text,
+	dedupe_limit integer DEFAULT 1000, ttl interval DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'chat_mark_dedupe'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_mark_dedupe(text, text, text, integer, interval) IS
+	'Records the dedupe key, true when it was new (exactly one of concurrent callers); then keeps only the store''s newest dedupe_limit keys, evicting the oldest first; with a ttl the key counts as absent once it has passed';
+
+CREATE FUNCTION wastore.chat_unmark_dedupe(store text, adapter text, message_id text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'chat_unmark_dedupe'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.chat_unmark_dedupe(text, text, text) IS
+	'Forgets a dedupe key; true when it was there (and had not expired)';
+
+CREATE FUNCTION wastore.prune(store text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'wastore_prune'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION wastore.prune(text) IS
+	'Deletes what has expired (chat kv, lists, queue entries, dedupe keys, locks, leases) of one store, or of every store for an administrator (NULL); returns the rows removed';
+
 -- Every function that resolves a store is PARALLEL UNSAFE: a query in
 -- parallel mode cannot take the fresh snapshot the owner check reads with,
 -- and src/store.c refuses to resolve a store there.

@@ -31,8 +31,10 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "args.h"
+#include "chat.h"
 #include "commit.h"
 #include "locks.h"
 #include "plans.h"
@@ -98,17 +100,30 @@ static WastorePlan put_channel_state_plan = {
 static WastorePlan is_duplicate_plan = {
 	"SELECT 1 FROM wastore.chat_dedupe "
 	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND adapter OPERATOR(pg_catalog.=) $2 "
-	"AND message_id OPERATOR(pg_catalog.=) $3",
-	3, {INT8OID, TEXTOID, TEXTOID}
+	"AND message_id OPERATOR(pg_catalog.=) $3 "
+	"AND (expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>) $4)",
+	4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
+};
+
+/* true when the key was there and had not expired */
+static WastorePlan unmark_dedupe_plan = {
+	"WITH gone AS (DELETE FROM wastore.chat_dedupe "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND adapter OPERATOR(pg_catalog.=) $2 "
+	"AND message_id OPERATOR(pg_catalog.=) $3 RETURNING expires_at) "
+	"SELECT 1 FROM gone WHERE expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>) $4",
+	4, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID}
 };
 
 /*
  * A key's seq is its position in the store's insertion order: 1, 2, 3, ...
- * without gaps, since keys leave only by eviction (oldest first), a load
- * (which numbers them afresh) or drop_store.  The marks of a store are
- * serialized (locks_acquire_dedupe), so max(seq) + 1 is free, the store holds max -
- * min + 1 keys, and the ones to evict are those from min to max - limit:
- * every statement reads a few index entries, whatever the limit.  (The trim
+ * The marks of a store are serialized (locks_acquire_dedupe), so max(seq) +
+ * 1 is free, and the window is the newest limit numbers: the keys to evict
+ * are those from min to max - limit, and every statement reads a few index
+ * entries, whatever the limit.  Keys leave by eviction (oldest first), a
+ * load (which numbers them afresh), drop_store, and since chat state v2 by
+ * chat_unmark_dedupe, prune and the re-mark of an expired key (which takes
+ * a new number): these leave gaps, and until newer marks push a gap out of
+ * the window, the store holds fewer than limit keys.  (The trim
  * names both ends of the range, which also keeps its generic plan on the
  * index.)
  */
@@ -137,10 +152,16 @@ static WastorePlan dedupe_renumber_plan = {
 	1, {INT8OID}
 };
 
+/*
+ * A new key, or an expired one marked again: it takes the next number and
+ * the new expiry ($5, NULL: none; $6 now).  A live key is left as it is.
+ */
 static WastorePlan mark_dedupe_plan = {
-	"INSERT INTO wastore.chat_dedupe (incarnation, adapter, message_id, seq) VALUES ($1, $2, $3, $4) "
-	"ON CONFLICT (incarnation, adapter, message_id) DO NOTHING",
-	4, {INT8OID, TEXTOID, TEXTOID, INT8OID}
+	"INSERT INTO wastore.chat_dedupe AS d (incarnation, adapter, message_id, seq, expires_at) "
+	"VALUES ($1, $2, $3, $4, $5) "
+	"ON CONFLICT (incarnation, adapter, message_id) DO UPDATE SET seq = excluded.seq, "
+	"expires_at = excluded.expires_at WHERE d.expires_at OPERATOR(pg_catalog.<=) $6",
+	6, {INT8OID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID}
 };
 
 static WastorePlan trim_dedupe_plan = {
@@ -163,6 +184,11 @@ static WastorePlan snapshot_plan = {
 
 static WastorePlan load_plan = {
 	"SELECT wastore_internal.chat_load_snapshot($1, $2)", 2, {INT8OID, JSONBOID}
+};
+
+/* the parts chat state v2 added: kv, lists, queues, dedupe expiries */
+static WastorePlan load_v2_plan = {
+	"SELECT wastore_internal.chat_load_snapshot_v2($1, $2)", 2, {INT8OID, JSONBOID}
 };
 
 /*
@@ -336,13 +362,30 @@ Datum
 chat_is_duplicate(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
-	Datum		values[3] = {
+	Datum		values[4] = {
 		(Datum) 0,
 		PointerGetDatum(wastore_id_arg(fcinfo, 1, "adapter")),
-		PointerGetDatum(wastore_id_arg(fcinfo, 2, "message_id"))
+		PointerGetDatum(wastore_id_arg(fcinfo, 2, "message_id")),
+		TimestampTzGetDatum(GetCurrentTimestamp())
 	};
 
 	PG_RETURN_BOOL(store_execute(store, STORE_READ, &is_duplicate_plan, values, NULL,
+								 SPI_OK_SELECT, NULL) > 0);
+}
+
+PG_FUNCTION_INFO_V1(chat_unmark_dedupe);
+Datum
+chat_unmark_dedupe(PG_FUNCTION_ARGS)
+{
+	text	   *store = wastore_store_arg(fcinfo, 0);
+	Datum		values[4] = {
+		(Datum) 0,
+		PointerGetDatum(wastore_id_arg(fcinfo, 1, "adapter")),
+		PointerGetDatum(wastore_id_arg(fcinfo, 2, "message_id")),
+		TimestampTzGetDatum(GetCurrentTimestamp())
+	};
+
+	PG_RETURN_BOOL(store_execute(store, STORE_WRITE, &unmark_dedupe_plan, values, NULL,
 								 SPI_OK_SELECT, NULL) > 0);
 }
 
@@ -354,7 +397,11 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	text	   *adapter = wastore_id_arg(fcinfo, 1, "adapter");
 	text	   *message_id = wastore_id_arg(fcinfo, 2, "message_id");
 	int32		limit = DatumGetInt32(wastore_arg(fcinfo, 3, "dedupe_limit"));
-	Datum		values[4];
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz expires_at = 0;
+	bool		has_ttl;
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	StoreRef	ref;
 	int64		min_seq;
 	int64		max_seq;
@@ -365,6 +412,7 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("dedupe_limit must be positive"),
 				 errdetail("It is %d.", limit)));
+	has_ttl = chat_ttl_arg(fcinfo, 4, now, &expires_at);
 
 	SPI_connect();
 	store_open(store, &ref);
@@ -391,7 +439,11 @@ chat_mark_dedupe(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(adapter);
 	values[2] = PointerGetDatum(message_id);
 	values[3] = Int64GetDatum(max_seq + 1);
-	added = wastore_plan_execute(&mark_dedupe_plan, values, NULL, false, SPI_OK_INSERT) > 0;
+	values[4] = TimestampTzGetDatum(expires_at);
+	values[5] = TimestampTzGetDatum(now);
+	if (!has_ttl)
+		nulls[4] = 'n';
+	added = wastore_plan_execute(&mark_dedupe_plan, values, nulls, false, SPI_OK_INSERT) > 0;
 	if (added)
 		max_seq++;
 
@@ -450,6 +502,7 @@ load_work(void *arg)
 
 	SPI_connect();
 	wastore_plan_execute(&load_plan, values, NULL, false, SPI_OK_SELECT);
+	wastore_plan_execute(&load_v2_plan, values, NULL, false, SPI_OK_SELECT);
 	SPI_finish();
 }
 

@@ -32,6 +32,7 @@
 #include "utils/tuplestore.h"
 
 #include "args.h"
+#include "chat.h"
 #include "commit.h"
 #include "plans.h"
 #include "store.h"
@@ -43,14 +44,6 @@
  * so this is never reached in practice; it only bounds a pathological case.
  */
 #define CHAT_ACQUIRE_MAX_ROUNDS 1000
-
-/*
- * The latest expiry a lock can have: the last whole millisecond PostgreSQL
- * can store, 294276-12-31 23:59:59.999 UTC (END_TIMESTAMP is the first
- * instant past the range).  chat_locks' CHECK holds every row to the range,
- * which pg_dump writes and pg_restore reads back.
- */
-#define CHAT_LOCK_MAX_EXPIRES (END_TIMESTAMP - 1000)
 
 /*
  * Locks.  $1 store, $2 lock key, $3 owner, $4 strategy, $5 metadata, $6
@@ -145,9 +138,53 @@ run_exists(WastorePlan *plan, Datum *values, const char *nulls, bool read_only, 
  * Locks
  */
 
-PG_FUNCTION_INFO_V1(chat_acquire_lock);
-Datum
-chat_acquire_lock(PG_FUNCTION_ARGS)
+/*
+ * The expiry of a ttl at now (chat.h).
+ */
+TimestampTz
+chat_expiry(Interval *ttl, TimestampTz now)
+{
+	TimestampTz expires_at;
+
+	expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+														 TimestampTzGetDatum(now),
+														 IntervalPGetDatum(ttl)));
+	if (expires_at <= now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ttl must be positive"),
+				 errdetail("It is %s.",
+						   DatumGetCString(DirectFunctionCall1(interval_out,
+															   IntervalPGetDatum(ttl))))));
+
+	/*
+	 * Whole milliseconds, as snapshots carry them, rounded up so that the
+	 * row lasts at least ttl.  An end past the range raised 22008 above; one
+	 * within its last millisecond would round up out of it, and is clamped
+	 * to that millisecond instead: no clock reaches it.
+	 */
+	if (expires_at % 1000 != 0)
+		expires_at += 1000 - expires_at % 1000;
+	if (expires_at > CHAT_MAX_EXPIRES)
+		expires_at = CHAT_MAX_EXPIRES;
+	return expires_at;
+}
+
+bool
+chat_ttl_arg(FunctionCallInfo fcinfo, int argno, TimestampTz now, TimestampTz *expires_at)
+{
+	if (PG_ARGISNULL(argno))
+		return false;
+	*expires_at = chat_expiry(PG_GETARG_INTERVAL_P(argno), now);
+	return true;
+}
+
+/*
+ * The body of chat_acquire_lock and chat_acquire_lock_until: the result's
+ * label, and the lock's expiry (has_ttl false: none).
+ */
+static const char *
+acquire_lock(FunctionCallInfo fcinfo, TimestampTz *expires_out, bool *has_ttl_out)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *lock_key = wastore_id_arg(fcinfo, 1, "lock_key");
@@ -156,45 +193,21 @@ chat_acquire_lock(PG_FUNCTION_ARGS)
 	Jsonb	   *metadata = wastore_object_arg(fcinfo, 4, "metadata");
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz expires_at = 0;
-	bool		has_ttl = !PG_ARGISNULL(5);
+	bool		has_ttl = chat_ttl_arg(fcinfo, 5, now, &expires_at);
 	const char *result = NULL;
 	Datum		values[7];
 	char		nulls[7];
 	Datum		held_values[3];
 	StoreRef	ref;
 
-	if (has_ttl)
-	{
-		Interval   *ttl = PG_GETARG_INTERVAL_P(5);
-
-		expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-															 TimestampTzGetDatum(now),
-															 IntervalPGetDatum(ttl)));
-		if (expires_at <= now)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("ttl must be positive"),
-					 errdetail("It is %s.",
-							   DatumGetCString(DirectFunctionCall1(interval_out,
-																   IntervalPGetDatum(ttl))))));
-
-		/*
-		 * Whole milliseconds, as snapshots carry them, rounded up so that
-		 * the lock lasts at least ttl.  An end past the range raised 22008
-		 * above; one within its last millisecond would round up out of it,
-		 * and is clamped to that millisecond instead: no clock reaches it.
-		 */
-		if (expires_at % 1000 != 0)
-			expires_at += 1000 - expires_at % 1000;
-		if (expires_at > CHAT_LOCK_MAX_EXPIRES)
-			expires_at = CHAT_LOCK_MAX_EXPIRES;
-	}
+	*expires_out = expires_at;
+	*has_ttl_out = has_ttl;
 
 	/* concurrent: nothing is stored, but the store must still be the caller's */
 	if (strcmp(strategy, "concurrent") == 0)
 	{
 		store_find(store, &ref);
-		PG_RETURN_DATUM(wastore_enum_result(fcinfo, "acquired"));
+		return "acquired";
 	}
 
 	SPI_connect();
@@ -269,7 +282,78 @@ chat_acquire_lock(PG_FUNCTION_ARGS)
 	}
 
 	SPI_finish();
-	PG_RETURN_DATUM(wastore_enum_result(fcinfo, result));
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(chat_acquire_lock);
+Datum
+chat_acquire_lock(PG_FUNCTION_ARGS)
+{
+	TimestampTz expires_at;
+	bool		has_ttl;
+
+	PG_RETURN_DATUM(wastore_enum_result(fcinfo, acquire_lock(fcinfo, &expires_at, &has_ttl)));
+}
+
+/*
+ * chat_acquire_lock_until: the same, and the expiry the server computed
+ * when the caller acquired the lock (NULL without ttl, or when it did not).
+ */
+PG_FUNCTION_INFO_V1(chat_acquire_lock_until);
+Datum
+chat_acquire_lock_until(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz expires_at;
+	bool		has_ttl;
+	const char *result;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	InitMaterializedSRF(fcinfo, 0);
+	result = acquire_lock(fcinfo, &expires_at, &has_ttl);
+	values[0] = DirectFunctionCall2(enum_in, CStringGetDatum(result),
+									ObjectIdGetDatum(TupleDescAttr(rsinfo->setDesc, 0)->atttypid));
+	values[1] = TimestampTzGetDatum(expires_at);
+	nulls[1] = !has_ttl || strcmp(result, "acquired") != 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/*
+ * chat_extend_lock: a conditional UPDATE of the owner's unexpired row.  A
+ * concurrent takeover (an UPDATE of the same row on condition that it has
+ * expired) and an extension each re-check their condition against the row
+ * the other wrote: one of them changes nothing, so there are never two
+ * holders.
+ */
+static WastorePlan lock_extend_plan = {
+	"UPDATE wastore.chat_locks SET expires_at = $4 "
+	"WHERE incarnation OPERATOR(pg_catalog.=) $1 AND lock_key OPERATOR(pg_catalog.=) $2 "
+	"AND owner OPERATOR(pg_catalog.=) $3 "
+	"AND (expires_at IS NULL OR expires_at OPERATOR(pg_catalog.>) $5)",
+	5, {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+};
+
+PG_FUNCTION_INFO_V1(chat_extend_lock);
+Datum
+chat_extend_lock(PG_FUNCTION_ARGS)
+{
+	text	   *store = wastore_store_arg(fcinfo, 0);
+	text	   *lock_key = wastore_id_arg(fcinfo, 1, "lock_key");
+	text	   *owner = wastore_id_arg(fcinfo, 2, "owner");
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz expires_at = 0;
+	Datum		values[5];
+
+	(void) wastore_arg(fcinfo, 3, "ttl");
+	(void) chat_ttl_arg(fcinfo, 3, now, &expires_at);
+	values[1] = PointerGetDatum(lock_key);
+	values[2] = PointerGetDatum(owner);
+	values[3] = TimestampTzGetDatum(expires_at);
+	values[4] = TimestampTzGetDatum(now);
+	PG_RETURN_BOOL(store_execute(store, STORE_WRITE, &lock_extend_plan, values, NULL,
+								 SPI_OK_UPDATE, NULL) > 0);
 }
 
 typedef struct ChatRelease

@@ -161,6 +161,17 @@ locks_acquire_dedupe(const StoreRef *ref)
 }
 
 void
+locks_acquire_queue(const StoreRef *ref, text *key)
+{
+	LOCKTAG		tag;
+	const char *parts[1] = {VARDATA_ANY(key)};
+	int			lens[1] = {VARSIZE_ANY_EXHDR(key)};
+
+	keyed_tag(&tag, ref, WASTORE_LOCKSPACE_QUEUE, 1, parts, lens);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+void
 locks_acquire_lease(const StoreRef *ref, bool exclusive)
 {
 	LOCKTAG		tag;

@@ -25,6 +25,7 @@
  *			chat_load_snapshot
  *	lease:	the store's lease; every write that carries a fencing token
  *			holds it in share mode, acquire and release take it exclusively
+ *	queue:	one chat queue of the store (chat_enqueue), keyed by its key
  *	mark:	held in share mode by a transaction that took a label or record
  *			lock of the store, so that in_transaction(store) can tell it
  *			from one that merely wrote (writers hold the store lock too)
@@ -34,6 +35,7 @@
 #define WASTORE_LOCKSPACE_RECORD	30563
 #define WASTORE_LOCKSPACE_DEDUPE	30564
 #define WASTORE_LOCKSPACE_LEASE		30565
+#define WASTORE_LOCKSPACE_QUEUE		30566
 #define WASTORE_LOCKSPACE_MARK		30567
 
 /*
@@ -63,5 +65,8 @@ extern void locks_release_lease(const StoreRef *ref, bool exclusive);
 
 /* Waits for the store's chat dedupe lock, to the end of the transaction. */
 extern void locks_acquire_dedupe(const StoreRef *ref);
+
+/* Waits for the lock of one chat queue, to the end of the transaction. */
+extern void locks_acquire_queue(const StoreRef *ref, text *key);
 
 #endif							/* WASTORE_LOCKS_H */

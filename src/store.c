@@ -213,6 +213,12 @@ store_owner_is_usable(Oid owner)
 		has_privs_of_role(user, extension_owner());
 }
 
+bool
+store_user_is_administrator(void)
+{
+	return has_privs_of_role(GetUserId(), extension_owner());
+}
+
 static void
 check_usable(text *store, const StoreRef *ref)
 {

@@ -60,6 +60,12 @@ extern bool store_owner_is_usable(Oid owner);
 extern bool store_caller_administers(void);
 
 /*
+ * Is the current user one of wastore's administrators (a member of the
+ * extension's owner role, or a superuser), who may use every store?
+ */
+extern bool store_user_is_administrator(void);
+
+/*
  * The entry pattern of most functions: resolve the store, run one statement
  * on it in an SPI connection of its own.  $1 of the statement is the
  * incarnation (the helper fills values[0]); values[1..] are the caller's.

@@ -41,3 +41,14 @@ SELECT * FROM wastore.apply_app_state_snapshot('acct-2', 'critical_block', 7,
 	(SELECT array_agg(sha256(int4send(i))) FROM generate_series(1, 20) i),
 	(SELECT array_agg(sha256(int4send(-i))) FROM generate_series(1, 20) i));
 SELECT wastore.put_app_state_sync_key('acct-3', 'AAAAAGNf', '{"keyData": "a2V5Mg==", "timestamp": "1700000001"}');
+
+-- Chat state v2: kv entries (JSON null, a TTL), a capped list with a TTL,
+-- queue entries, dedupe keys with a TTL.
+SELECT wastore.chat_kv_set('acct-1', 'thread-state:t1', '{"step": 1}', interval '30 days');
+SELECT wastore.chat_kv_set('acct-1', 'nothing', 'null');
+SELECT wastore.chat_kv_set_if_absent('acct-2', 'dedupe:whatsapp:m1', 'true', interval '10 minutes');
+SELECT wastore.chat_list_append('acct-1', 'msg-history:t1', jsonb_build_object('n', n), 3, interval '7 days')
+  FROM generate_series(1, 5) n;
+SELECT wastore.chat_enqueue('acct-1', 'thread-1', jsonb_build_object('message', m), 10,
+	'2100-01-01 00:00:00+00'::timestamptz) FROM generate_series(1, 3) m;
+SELECT wastore.chat_mark_dedupe('acct-2', 'telegram', 'tg-' || m, 100, interval '1 hour') FROM generate_series(1, 3) m;

@@ -12,12 +12,12 @@ SELECT enum_has_labels('wastore', 'lock_result', ARRAY['acquired', 'queued', 'de
 	'lock_result has the four results');
 SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 			WHERE n.nspname = 'wastore' AND p.proname LIKE 'chat\_%'
-			  AND obj_description(p.oid, 'pg_proc') IS NOT NULL), 14,
-	'the fourteen chat functions exist, each with a comment');
+			  AND obj_description(p.oid, 'pg_proc') IS NOT NULL), 27,
+	'the twenty-seven chat functions (fourteen of 1.1, thirteen of chat state v2) exist, each with a comment');
 SELECT is((SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 			WHERE n.nspname = 'wastore' AND c.relname LIKE 'chat\_%' AND c.relkind IN ('r', 'S')
-			  AND c.oid = ANY ((SELECT extconfig FROM pg_extension WHERE extname = 'wastore')::oid[])), 7,
-	'the chat tables and the order sequence are registered for pg_dump');
+			  AND c.oid = ANY ((SELECT extconfig FROM pg_extension WHERE extname = 'wastore')::oid[])), 11,
+	'the chat tables (those of chat state v2 too) and the order sequence are registered for pg_dump');
 
 -- subscriptions
 SELECT is(wastore.chat_is_subscribed('c1', 'thread-1'), false, 'not subscribed at first');

@@ -8,7 +8,7 @@ CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 
 CREATE TEMP TABLE empty_snapshot ON COMMIT DROP AS SELECT
 	'{"subscriptions": [], "dedupe": [], "dedupe_order": [], "thread_state": {}, "channel_state": {},
-	  "locks": {}, "pending_locks": {}}'::jsonb AS s;
+	  "locks": {}, "pending_locks": {}, "dedupe_expires_at": [], "kv": {}, "lists": {}, "queues": {}}'::jsonb AS s;
 
 SELECT is(wastore.chat_snapshot('none'), (SELECT s FROM empty_snapshot), 'a missing store has the empty snapshot');
 SELECT is((SELECT count(*)::int FROM wastore.stores WHERE store = 'none'), 0, '... and is not created');
@@ -25,8 +25,9 @@ SELECT wastore.chat_acquire_lock('a', 'thread:2', 'owner-1');
 
 CREATE TEMP TABLE snap ON COMMIT DROP AS SELECT wastore.chat_snapshot('a') AS s;
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys((SELECT s FROM snap)) k),
-	ARRAY['channel_state', 'dedupe', 'dedupe_order', 'locks', 'pending_locks', 'subscriptions', 'thread_state'],
-	'the snapshot has the seven parts');
+	ARRAY['channel_state', 'dedupe', 'dedupe_expires_at', 'dedupe_order', 'kv', 'lists', 'locks', 'pending_locks',
+		  'queues', 'subscriptions', 'thread_state'],
+	'the snapshot has the eleven parts (seven of 1.1, four of chat state v2)');
 SELECT is((SELECT s -> 'subscriptions' FROM snap), '["thread-a", "thread-b"]'::jsonb, 'subscriptions: a sorted list');
 SELECT is((SELECT s -> 'dedupe' FROM snap), '[["telegram", "77"], ["whatsapp", "m1"], ["whatsapp", "m2"]]'::jsonb,
 	'dedupe: a sorted set of [adapter, message_id] pairs');
@@ -80,7 +81,8 @@ SELECT is(wastore.chat_snapshot('n'), $j${
 	"channel_state": {},
 	"locks": {"k1": {"owner": "o", "strategy": "reject", "metadata": {}, "expires_at": null},
 	          "k4": {"owner": "o", "strategy": "queue", "metadata": {}, "expires_at": 1000}},
-	"pending_locks": {"k1": [{"owner": "a"}, {"owner": "b", "enqueued_at": 5}]}
+	"pending_locks": {"k1": [{"owner": "a"}, {"owner": "b", "enqueued_at": 5}]},
+	"dedupe_expires_at": [], "kv": {}, "lists": {}, "queues": {}
 }$j$::jsonb, 'lists become sets, malformed entries are dropped, numbers become ids, keys only in the set come first');
 SELECT is(wastore.chat_acquire_lock('n', 'k4', 'o2'), 'acquired', 'a loaded lock whose expires_at has passed is free');
 

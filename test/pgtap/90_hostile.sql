@@ -102,7 +102,11 @@ INSERT INTO pool VALUES
 	-- regroles that are no role
 	('regrole', '0::oid'), ('regrole', $$'-'$$), ('regrole', '4294967295::oid'),
 	-- more ids than lock_records takes in one call
-	('text[]', '(SELECT array_agg(i::text) FROM generate_series(1, 10000) i)');
+	('text[]', '(SELECT array_agg(i::text) FROM generate_series(1, 10000) i)'),
+	-- chat state v2: queue entry expiries, past, near, far, infinite, at the ends of the range
+	('timestamptz', 'NULL'), ('timestamptz', 'clock_timestamp()'), ('timestamptz', $$clock_timestamp() + interval '1 hour'$$),
+	('timestamptz', $$'-infinity'$$), ('timestamptz', $$'infinity'$$), ('timestamptz', $$'4714-11-24 00:00:00+00 BC'$$),
+	('timestamptz', $$'294276-12-31 23:59:59.999999+00'$$), ('timestamptz', $$'1970-01-01 00:00:00+00'$$);
 
 -- What the README documents: every SQLSTATE in the first column of its
 -- error table (the rows under "### Errors (SQLSTATEs)" up to the next

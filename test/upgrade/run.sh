@@ -108,7 +108,7 @@ good.0
 regular
 1 1
 {"routing_info": "kept"}
-{"dedupe": [["wa", "m1"], ["wa", "m2"]], "dedupe_order": [["wa", "m1"], ["wa", "m2"]], "thread_state": {"thread-1": {"kept": true}}, "channel_state": {"channel-1": {"kept": true}}, "subscriptions": ["thread-1"]}
+{"kv": {}, "lists": {}, "dedupe": [["wa", "m1"], ["wa", "m2"]], "queues": {}, "dedupe_order": [["wa", "m1"], ["wa", "m2"]], "thread_state": {"thread-1": {"kept": true}}, "channel_state": {"channel-1": {"kept": true}}, "subscriptions": ["thread-1"], "dedupe_expires_at": []}
 [["wa", "n1"], ["wa", "n2"], ["wa", "n3"]]
 expired=4714-11-24 00:00:00+00 BC,never=none,until-2030=2030-01-01 00:00:00+00
 [{"n": 1}, {"n": 2}, {"n": 3}]

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# The chat state benchmark (issue 15): the two hot paths of a Chat SDK bot
+# on wastore against the same operations on the SQL of the official Chat SDK
+# Postgres adapter (@chat-adapter/state-pg 4.41.0, dist/index.js: its tables
+# and statements, verbatim, one round trip per statement as its pool.query
+# calls make them), in the same cluster and run, interleaved over
+# BENCH_ROUNDS rounds; the table shows medians.
+#
+#   - a dedupe claim: setIfNotExists('dedupe:<adapter>:<id>', true, 10 min)
+#     for a new message id (chat_kv_set_if_absent; state-pg: one upsert);
+#   - a queued message: enqueue(thread, entry, maxSize 10) then dequeue
+#     (chat_enqueue + chat_dequeue, two calls; state-pg: four statements,
+#     then two), each client on a thread of its own.
+#
+#   bench/chat/run.sh
+#
+#   BENCH_SECONDS  seconds per pgbench run (3)
+#   BENCH_ROUNDS   interleaved rounds per comparison (3)
+#   BENCH_KEEP=1   keep the work directory
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+
+secs=${BENCH_SECONDS:-3}
+rounds=${BENCH_ROUNDS:-3}
+
+ensure_packages
+exec 9>/tmp/wastore-test.lock
+flock 9
+build_and_install
+
+work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
+chmod 755 "$work"
+trap 'cluster_stop "$work/pg"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
+[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
+
+# The server of bench/keys: synchronous_commit off, so that the figures
+# compare the work of the statements, not this machine's fsync.
+cluster_start "$work/pg" -c shared_buffers=1GB -c synchronous_commit=off \
+	-c max_connections=100 -c checkpoint_timeout=30min -c max_wal_size=8GB
+export PGDATABASE=bench
+
+sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+sql -d postgres -c "CREATE DATABASE bench"
+sql -c "CREATE EXTENSION wastore"
+
+# state-pg's schema (postgresSchemaStatements), in a schema of its own.
+sql <<'SQL'
+CREATE SCHEMA statepg;
+SET search_path = statepg;
+CREATE TABLE IF NOT EXISTS chat_state_cache (
+    key_prefix text NOT NULL,
+    cache_key text NOT NULL,
+    value text NOT NULL,
+    expires_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (key_prefix, cache_key)
+  );
+CREATE INDEX IF NOT EXISTS chat_state_cache_expires_idx
+    ON chat_state_cache (expires_at);
+CREATE TABLE IF NOT EXISTS chat_state_queues (
+    key_prefix text NOT NULL,
+    thread_id text NOT NULL,
+    seq bigserial NOT NULL,
+    value text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (key_prefix, thread_id, seq)
+  );
+CREATE INDEX IF NOT EXISTS chat_state_queues_expires_idx
+    ON chat_state_queues (expires_at);
+SQL
+sql -c "SELECT wastore.create_store('bench')" >/dev/null
+
+pgbench_tps() {
+	local name=$1 clients=$2; shift 2
+	local jobs=$((clients < 2 ? clients : 2))
+	as_pg "$PG_BIN/pgbench" -n -M prepared -c "$clients" -j "$jobs" "$@" \
+		-f "$work/$name.sql" >"$work/$name.out" 2>&1 ||
+		{ cat "$work/$name.out" >&2; die "pgbench $name failed"; }
+	if grep -q "aborted" "$work/$name.out"; then
+		cat "$work/$name.out" >&2; die "pgbench $name: clients aborted"
+	fi
+	sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$work/$name.out"
+}
+script() { cat >"$work/$1.sql"; [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work/$1.sql"; return 0; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rows=()
+row() { rows+=("$(printf '%-46s %14s %14s %8s  %s' "$@")"); }
+compare() {
+	local title=$1 unit=$2 clients=$3 a=$4 b=$5 note=$6; shift 6
+	local r ta=() tb=()
+	for ((r = 0; r < rounds; r++)); do
+		ta+=("$(pgbench_tps "$a" "$clients" "$@")")
+		tb+=("$(pgbench_tps "$b" "$clients" "$@")")
+	done
+	local ma mb
+	ma=$(printf '%s\n' "${ta[@]}" | median)
+	mb=$(printf '%s\n' "${tb[@]}" | median)
+	row "$title" "$(printf '%.0f' "$ma") $unit" "$(printf '%.0f' "$mb") $unit" "$(ratio "$ma" "$mb")x" "$note"
+}
+
+# A dedupe claim for a new message id; the expiry a client computes
+# (Date.now() + ttl) is clock_timestamp() + ttl here.  (The key is built from
+# pieces: pgbench would take ":whatsapp" inside one literal for a variable.)
+script claim <<'SQL'
+\set m random(1, 2000000000)
+SELECT wastore.chat_kv_set_if_absent('bench', 'dedupe:' || 'whatsapp:' || :m::text, 'true', interval '10 minutes');
+SQL
+script statepg_claim <<'SQL'
+\set m random(1, 2000000000)
+INSERT INTO statepg.chat_state_cache (key_prefix, cache_key, value, expires_at)
+       VALUES ('chat-sdk', 'dedupe:' || 'whatsapp:' || :m::text, 'true', clock_timestamp() + interval '10 minutes')
+       ON CONFLICT (key_prefix, cache_key) DO UPDATE
+         SET value = EXCLUDED.value,
+             expires_at = EXCLUDED.expires_at,
+             updated_at = now()
+         WHERE statepg.chat_state_cache.expires_at IS NOT NULL
+           AND statepg.chat_state_cache.expires_at <= now()
+       RETURNING cache_key;
+SQL
+
+# enqueue + dequeue of one QueueEntry, each client on its own thread; the
+# entry is a parameter, as a client sends it (jsonb for wastore, text for
+# state-pg, which stores JSON.stringify's output).
+entry='{"message":{"id":"m1","threadId":"whatsapp:491510000001","text":"hello there"},"enqueuedAt":1767225600000,"expiresAt":1767225690000}'
+script queue <<'SQL'
+SELECT wastore.chat_enqueue('bench', 'thread:' || :client_id::text, :entry, 10, clock_timestamp() + interval '90 s');
+SELECT wastore.chat_dequeue('bench', 'thread:' || :client_id::text);
+SQL
+script statepg_queue <<'SQL'
+DELETE FROM statepg.chat_state_queues
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at <= now();
+INSERT INTO statepg.chat_state_queues (key_prefix, thread_id, value, expires_at)
+       VALUES ('chat-sdk', 'thread:' || :client_id::text, :entry, clock_timestamp() + interval '90 s');
+DELETE FROM statepg.chat_state_queues
+         WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND seq IN (
+           SELECT seq FROM statepg.chat_state_queues
+           WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text
+             AND expires_at > now()
+           ORDER BY seq ASC
+           OFFSET 0
+           LIMIT GREATEST(
+             (SELECT count(*) FROM statepg.chat_state_queues
+              WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at > now()) - 10,
+             0
+           )
+         );
+SELECT count(*) as depth FROM statepg.chat_state_queues
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at > now();
+DELETE FROM statepg.chat_state_queues
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text AND expires_at <= now();
+DELETE FROM statepg.chat_state_queues
+       WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text
+         AND seq = (
+           SELECT seq FROM statepg.chat_state_queues
+           WHERE key_prefix = 'chat-sdk' AND thread_id = 'thread:' || :client_id::text
+             AND expires_at > now()
+           ORDER BY seq ASC
+           LIMIT 1
+         )
+       RETURNING value;
+SQL
+
+log "dedupe claims and queued messages, wastore against state-pg's SQL"
+for c in 1 8; do
+	compare "set_if_absent dedupe claim, $c client(s)" "claims/s" "$c" claim statepg_claim "" -T "$secs"
+	compare "enqueue + dequeue, $c client(s)" "pairs/s" "$c" queue statepg_queue "2 calls vs 6 statements" -T "$secs" -D "entry=$entry"
+done
+
+printf '\nwastore chat state benchmark: medians of %s rounds, %ss per pgbench run, %s; the run took %d s\n' \
+	"$rounds" "$secs" "$(nproc) cores, PostgreSQL $("$PG_BIN/postgres" -V | awk '{ print $3 }')" "$SECONDS"
+printf '%-46s %14s %14s %8s  %s\n' "" "wastore" "state-pg SQL" "ratio" ""
+printf '%s\n' "${rows[@]}"
