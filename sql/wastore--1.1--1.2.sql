@@ -203,39 +203,7 @@ END;
 COMMENT ON FUNCTION wastore_internal.id_fits(text) IS
 	'Whether an id is within the 1024-byte limit of every id wastore''s functions accept';
 
-CREATE FUNCTION wastore_internal.chat_snapshot(store_incarnation bigint)
-RETURNS jsonb LANGUAGE sql STABLE
-BEGIN ATOMIC
-	SELECT jsonb_build_object(
-		'subscriptions',
-		(SELECT COALESCE(jsonb_agg(s.thread_id ORDER BY s.thread_id), '[]')
-		   FROM wastore.chat_subscriptions s WHERE s.incarnation = store_incarnation),
-		'dedupe',
-		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id)
-								   ORDER BY d.adapter, d.message_id), '[]')
-		   FROM wastore.chat_dedupe d WHERE d.incarnation = store_incarnation),
-		'dedupe_order',
-		(SELECT COALESCE(jsonb_agg(jsonb_build_array(d.adapter, d.message_id) ORDER BY d.seq), '[]')
-		   FROM wastore.chat_dedupe d WHERE d.incarnation = store_incarnation),
-		'thread_state',
-		(SELECT COALESCE(jsonb_object_agg(t.thread_id, t.state), '{}')
-		   FROM wastore.chat_thread_state t WHERE t.incarnation = store_incarnation),
-		'channel_state',
-		(SELECT COALESCE(jsonb_object_agg(c.channel_id, c.state), '{}')
-		   FROM wastore.chat_channel_state c WHERE c.incarnation = store_incarnation),
-		'locks',
-		(SELECT COALESCE(jsonb_object_agg(l.lock_key, jsonb_build_object(
-					'owner', l.owner, 'strategy', l.strategy, 'metadata', l.metadata,
-					'expires_at', floor(EXTRACT(epoch FROM l.expires_at) * 1000)::bigint)), '{}')
-		   FROM wastore.chat_locks l WHERE l.incarnation = store_incarnation),
-		'pending_locks',
-		(SELECT COALESCE(jsonb_object_agg(p.lock_key, p.entries), '{}')
-		   FROM (SELECT lock_key, jsonb_agg(entry ORDER BY seq) AS entries
-				   FROM wastore.chat_pending WHERE incarnation = store_incarnation
-				  GROUP BY lock_key) p));
-END;
-COMMENT ON FUNCTION wastore_internal.chat_snapshot(bigint) IS
-	'The chat state of a store incarnation as a normalised snapshot (wastore.chat_snapshot)';
+-- wastore_internal.chat_snapshot is defined with the chat tables of v2 below.
 
 -- Dedupe keys of a snapshot list: [adapter, message_id] pairs (the message
 -- id may be a number), with their positions; other entries are left out.
@@ -535,7 +503,7 @@ CREATE INDEX chat_locks_expires_at ON wastore.chat_locks (expires_at) WHERE expi
 -- (dedupe_expires_at), kv, lists and queues.  Expired rows are left out
 -- (locks excepted: an expired lock shows until it is taken over or pruned,
 -- as before).  Times are milliseconds since the Unix epoch.
-CREATE OR REPLACE FUNCTION wastore_internal.chat_snapshot(store_incarnation bigint)
+CREATE FUNCTION wastore_internal.chat_snapshot(store_incarnation bigint)
 RETURNS jsonb LANGUAGE sql VOLATILE
 BEGIN ATOMIC
 	WITH now AS (SELECT clock_timestamp() AS t),

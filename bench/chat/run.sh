@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
+. bench/lib.sh
 
 secs=${BENCH_SECONDS:-3}
 rounds=${BENCH_ROUNDS:-3}
@@ -70,35 +71,6 @@ CREATE INDEX IF NOT EXISTS chat_state_queues_expires_idx
     ON chat_state_queues (expires_at);
 SQL
 sql -c "SELECT wastore.create_store('bench')" >/dev/null
-
-pgbench_tps() {
-	local name=$1 clients=$2; shift 2
-	local jobs=$((clients < 2 ? clients : 2))
-	as_pg "$PG_BIN/pgbench" -n -M prepared -c "$clients" -j "$jobs" "$@" \
-		-f "$work/$name.sql" >"$work/$name.out" 2>&1 ||
-		{ cat "$work/$name.out" >&2; die "pgbench $name failed"; }
-	if grep -q "aborted" "$work/$name.out"; then
-		cat "$work/$name.out" >&2; die "pgbench $name: clients aborted"
-	fi
-	sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$work/$name.out"
-}
-script() { cat >"$work/$1.sql"; [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work/$1.sql"; return 0; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-rows=()
-row() { rows+=("$(printf '%-46s %14s %14s %8s  %s' "$@")"); }
-compare() {
-	local title=$1 unit=$2 clients=$3 a=$4 b=$5 note=$6; shift 6
-	local r ta=() tb=()
-	for ((r = 0; r < rounds; r++)); do
-		ta+=("$(pgbench_tps "$a" "$clients" "$@")")
-		tb+=("$(pgbench_tps "$b" "$clients" "$@")")
-	done
-	local ma mb
-	ma=$(printf '%s\n' "${ta[@]}" | median)
-	mb=$(printf '%s\n' "${tb[@]}" | median)
-	row "$title" "$(printf '%.0f' "$ma") $unit" "$(printf '%.0f' "$mb") $unit" "$(ratio "$ma" "$mb")x" "$note"
-}
 
 # A dedupe claim for a new message id; the expiry a client computes
 # (Date.now() + ttl) is clock_timestamp() + ttl here.  (The key is built from

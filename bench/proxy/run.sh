@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
 . test/proxy/lib.sh
+. bench/lib.sh
 
 secs=${BENCH_SECONDS:-3}
 rounds=${BENCH_ROUNDS:-3}
@@ -73,7 +74,6 @@ px proxy_two -c "$load" >/dev/null
 n1 direct -c "$load" >/dev/null
 spread=$(px proxy_two -c "SELECT string_agg(n::text, '/' ORDER BY p) FROM (SELECT wastore.partition_for('b-' || i) p, count(*) n FROM generate_series(1, $nstores) i GROUP BY 1) x")
 
-script() { cat >"$work/$1.sql"; [ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work/$1.sql"; return 0; }
 script get <<SQL
 \set i random(1, $nstores)
 SELECT * FROM wastore.get('b-' || :i::integer, 'session', ARRAY['k']);
@@ -97,8 +97,6 @@ tps() {
 	grep -q aborted "$out" && { cat "$out" >&2; die "pgbench $target $name: clients aborted"; }
 	sed -n 's/^tps = \([0-9.]*\) (without.*/\1/p' "$out"
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 rows=()
 for name in get set; do
