@@ -93,6 +93,59 @@ BEGIN
 END
 $$;
 
+-- repair_rows(statement, report): runs one repair statement of the block
+-- below and, when it changed rows, says so in a WARNING (report with the
+-- count in place of %).  WARNING, not NOTICE: extension scripts hide notices.
+CREATE FUNCTION pg_temp.repair_rows(statement text, report text) RETURNS void
+LANGUAGE plpgsql AS $f$
+DECLARE
+	n bigint;
+BEGIN
+	EXECUTE statement;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'wastore: %', pg_catalog.replace(report, '%', n::pg_catalog.text);
+	END IF;
+END
+$f$;
+
+-- Ids no function accepts (over 1024 bytes; 1.1 let tenants write the tables
+-- directly) go before the tables are re-keyed: the new primary keys put an
+-- 8-byte incarnation before the ids, and an id that fit the old key might
+-- not fit the new one.  The rest of the repairs come after the re-keying.
+DO $$
+BEGIN
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.keys WHERE pg_catalog.octet_length(id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % key(s) whose id is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.conn_values WHERE pg_catalog.octet_length(key) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % connection value(s) whose key is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_subscriptions WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat subscription(s) whose thread id is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_thread_state WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat thread state(s) whose thread id is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_channel_state WHERE pg_catalog.octet_length(channel_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat channel state(s) whose channel id is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_dedupe
+		 WHERE pg_catalog.octet_length(adapter) OPERATOR(pg_catalog.>) 1024
+			OR pg_catalog.octet_length(message_id) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat dedupe key(s) with an id longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_locks
+		 WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
+			OR pg_catalog.octet_length(owner) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % chat lock(s) whose key or owner is longer than 1024 bytes');
+	PERFORM pg_temp.repair_rows($q$
+		DELETE FROM wastore.chat_pending WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
+	$q$, 'dropped % pending chat lock entr(ies) whose lock key is longer than 1024 bytes');
+END
+$$;
+
 SELECT wastore.rekey_by_incarnation('wastore.keys', '{family, id}');
 SELECT wastore.rekey_by_incarnation('wastore.sync_versions', '{collection}');
 SELECT wastore.rekey_by_incarnation('wastore.sync_index', '{collection, index_mac}');
@@ -1041,21 +1094,6 @@ $$;
 -- store an expiry just past the largest timestamp.  Rows are repaired where
 -- the repair keeps their meaning and dropped where no function could use
 -- them (an id no function accepts names nothing); a WARNING counts each kind.
--- repair_rows(statement, report): runs one repair statement of the block
--- below and, when it changed rows, says so in a WARNING (report with the
--- count in place of %).  WARNING, not NOTICE: extension scripts hide notices.
-CREATE FUNCTION pg_temp.repair_rows(statement text, report text) RETURNS void
-LANGUAGE plpgsql AS $f$
-DECLARE
-	n bigint;
-BEGIN
-	EXECUTE statement;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n OPERATOR(pg_catalog.>) 0 THEN
-		RAISE WARNING 'wastore: %', pg_catalog.replace(report, '%', n::pg_catalog.text);
-	END IF;
-END
-$f$;
 
 DO $$
 DECLARE
@@ -1069,9 +1107,6 @@ BEGIN
 					AND pg_catalog.octet_length(store) OPERATOR(pg_catalog.<=) 256)
 	$q$, 'dropped % store(s) whose id is empty or longer than 256 bytes');
 
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.keys WHERE pg_catalog.octet_length(id) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % key(s) whose id is longer than 1024 bytes');
 
 	-- A collection with a MAC of another length than 32 bytes, or a name
 	-- no function accepts: its hash cannot be trusted to sum its entries,
@@ -1097,25 +1132,8 @@ BEGIN
 		RAISE WARNING 'wastore: dropped the app-state sync state of % collection(s) with a MAC that is not 32 bytes or a name longer than 1024 bytes', n;
 	END IF;
 
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.conn_values WHERE pg_catalog.octet_length(key) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % connection value(s) whose key is longer than 1024 bytes');
 
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.chat_subscriptions WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % chat subscription(s) whose thread id is longer than 1024 bytes');
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.chat_thread_state WHERE pg_catalog.octet_length(thread_id) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % chat thread state(s) whose thread id is longer than 1024 bytes');
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.chat_channel_state WHERE pg_catalog.octet_length(channel_id) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % chat channel state(s) whose channel id is longer than 1024 bytes');
 
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.chat_dedupe
-		 WHERE pg_catalog.octet_length(adapter) OPERATOR(pg_catalog.>) 1024
-			OR pg_catalog.octet_length(message_id) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % chat dedupe key(s) with an id longer than 1024 bytes');
 	-- A dedupe window with a seq out of range: numbered afresh from 1, in
 	-- its order.
 	PERFORM pg_temp.repair_rows($q$
@@ -1132,11 +1150,6 @@ BEGIN
 		  FROM old
 	$q$, 'renumbered % chat dedupe key(s) of windows with a seq out of range');
 
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.chat_locks
-		 WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
-			OR pg_catalog.octet_length(owner) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % chat lock(s) whose key or owner is longer than 1024 bytes');
 	-- An expiry out of range keeps its meaning: infinity never expires (no
 	-- TTL), -infinity has expired, and an instant past the last one
 	-- PostgreSQL can store becomes that instant.
@@ -1152,9 +1165,6 @@ BEGIN
 			OR expires_at OPERATOR(pg_catalog.>) '294276-12-31 23:59:59.999999+00'::timestamptz
 	$q$, 'brought the expiry of % chat lock(s) into the range of timestamps');
 
-	PERFORM pg_temp.repair_rows($q$
-		DELETE FROM wastore.chat_pending WHERE pg_catalog.octet_length(lock_key) OPERATOR(pg_catalog.>) 1024
-	$q$, 'dropped % pending chat lock entr(ies) whose lock key is longer than 1024 bytes');
 	-- Pending entries numbered below the sequence's range: the lock key's
 	-- entries are numbered afresh from the sequence, in their order.
 	PERFORM pg_temp.repair_rows($q$
