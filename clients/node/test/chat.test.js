@@ -172,3 +172,87 @@ test('createWastoreState: options', async () => {
 	await a.disconnect();
 	await a.disconnect();
 });
+
+// A bot built with the real `chat` package on wastore's state: two Chat
+// instances (two service instances) share one store; messages for one thread
+// arrive at both at once, with the `queue` strategy.  Every message is
+// handled once (as the handled message or in context.skipped), duplicates
+// are dropped, handlers never overlap, and the lock and queue end empty.
+describe('a Chat SDK bot on wastore', () => {
+	test('concurrent messages on one thread across two instances', async () => {
+		const { Chat, Message } = await import('chat');
+		const store = `chat-bot-${randomUUID()}`;
+		const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+		const posted = [];
+		const makeAdapter = () => ({
+			name: 'test',
+			userName: 'bot',
+			async initialize() {},
+			encodeThreadId: (d) => `test:${d.id}`,
+			decodeThreadId: (t) => ({ id: t.slice(5) }),
+			channelIdFromThreadId: (t) => t,
+			isDM: () => false,
+			parseMessage: (raw) => raw,
+			renderFormatted: (f) => String(f),
+			async postMessage(threadId, msg) { posted.push({ threadId, msg }); return { id: `out-${posted.length}`, threadId, raw: {} }; },
+			async editMessage(threadId, id) { return { id, threadId, raw: {} }; },
+			async deleteMessage() {},
+			async addReaction() {},
+			async removeReaction() {},
+			async startTyping() {},
+			async fetchMessages() { return { messages: [] }; },
+			async fetchThread(threadId) { return { id: threadId, channelId: threadId, metadata: {} }; },
+			async handleWebhook() { return new Response('ok'); },
+		});
+		const seen = [];
+		let running = 0, overlap = false;
+		let releaseFirst;
+		const firstGate = new Promise((r) => { releaseFirst = r; });
+		const bots = [0, 1].map(() => {
+			const adapter = makeAdapter();
+			const chat = new Chat({
+				userName: 'bot', adapters: { test: adapter }, logger: silent,
+				state: createWastoreState({ pool }, store),
+				concurrency: 'queue',
+			});
+			chat.onNewMessage(/.*/, async (thread, message, context) => {
+				running++;
+				if (running > 1) overlap = true;
+				seen.push({ id: message.id, skipped: (context?.skipped ?? []).map((m) => m.id) });
+				if (seen.length === 1) await firstGate;
+				await thread.post(`got ${message.text}`);
+				running--;
+			});
+			return { chat, adapter };
+		});
+		await Promise.all(bots.map((b) => b.chat.initialize()));
+		const msg = (i) => new Message({
+			id: `m${i}`, threadId: 'test:t1', text: `hello ${i}`, formatted: { type: 'root', children: [] }, raw: {},
+			author: { userId: 'u1', userName: 'alice', fullName: 'Alice', isBot: false, isMe: false },
+			metadata: { dateSent: new Date(), edited: false }, attachments: [],
+		});
+		const first = bots[0].chat.processMessage(bots[0].adapter, 'test:t1', msg(0));
+		while (seen.length === 0) await sleep(10);
+		// while the first handler holds the lock: five more, each delivered
+		// to both instances (as a webhook retried elsewhere would be)
+		await Promise.all([1, 2, 3, 4, 5].flatMap((i) => bots.map((b) => b.chat.processMessage(b.adapter, 'test:t1', msg(i)))));
+		releaseFirst();
+		await first;
+		const ids = seen.flatMap((s) => [s.id, ...s.skipped]).sort();
+		assert.deepEqual(ids, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+		assert.equal(overlap, false);
+		assert.equal(seen[0].id, 'm0');
+		// the other five waited in wastore's queue (enqueued by both
+		// instances) and were drained in one turn: the latest, four skipped
+		assert.equal(seen.length, 2);
+		assert.equal(seen[1].skipped.length, 4);
+		assert.equal(posted.length, seen.length);
+		const s = createWastoreState({ pool }, store);
+		await s.connect();
+		assert.equal(await s.queueDepth('test:t1'), 0);
+		const l = await s.acquireLock('test:t1', 1000);
+		assert.ok(l, 'the thread lock was released');
+		await s.releaseLock(l);
+		await Promise.all(bots.map((b) => b.chat.shutdown?.()));
+	});
+});
