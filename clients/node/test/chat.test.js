@@ -171,6 +171,20 @@ test('createWastoreState: options', async () => {
 	assert.equal(await a.get('k'), 1);
 	await a.disconnect();
 	await a.disconnect();
+	await assert.rejects(async () => a.get('k'), /not connected/);
+});
+
+test('createWastoreState: { connectionString } opens its own pool and ends it', async () => {
+	const { PGHOST, PGPORT, PGUSER, PGDATABASE } = process.env;
+	const q = new URLSearchParams();
+	if (PGHOST) q.set('host', PGHOST);
+	if (PGPORT) q.set('port', PGPORT);
+	const url = `postgresql://${encodeURIComponent(PGUSER ?? '')}@/${encodeURIComponent(PGDATABASE ?? '')}?${q}`;
+	const a = createWastoreState({ connectionString: url, store: `chat-test-${randomUUID()}` });
+	await a.connect();
+	await a.subscribe('t');
+	assert.equal(await a.isSubscribed('t'), true);
+	await a.disconnect();
 });
 
 // A bot built with the real `chat` package on wastore's state: two Chat
