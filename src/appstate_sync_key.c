@@ -79,7 +79,7 @@ appstate_get_sync_key(PG_FUNCTION_ARGS)
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	text	   *key_id = sync_key_id_arg(fcinfo, 1);
 	Datum		values[2] = {(Datum) 0, PointerGetDatum(key_id)};
-	Jsonb	   *value = store_read_jsonb(store, &get_key_plan, values);
+	Jsonb	   *value = store_jsonb(store, STORE_READ, &get_key_plan, values);
 
 	if (value == NULL)
 		ereport(ERROR,

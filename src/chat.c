@@ -263,7 +263,7 @@ read_state(FunctionCallInfo fcinfo, WastorePlan *plan, const char *id_name)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	Datum		values[2] = {(Datum) 0, PointerGetDatum(wastore_id_arg(fcinfo, 1, id_name))};
-	Jsonb	   *state = store_read_jsonb(store, plan, values);
+	Jsonb	   *state = store_jsonb(store, STORE_READ, plan, values);
 
 	if (state == NULL)
 		return empty_jsonb("{}");

@@ -67,7 +67,7 @@ chat_kv_get(PG_FUNCTION_ARGS)
 		PointerGetDatum(wastore_id_arg(fcinfo, 1, "key")),
 		TimestampTzGetDatum(GetCurrentTimestamp())
 	};
-	Jsonb	   *value = store_read_jsonb(store, &kv_get_plan, values);
+	Jsonb	   *value = store_jsonb(store, STORE_READ, &kv_get_plan, values);
 
 	if (value == NULL)
 		PG_RETURN_NULL();

@@ -135,7 +135,7 @@ chat_list_get(PG_FUNCTION_ARGS)
 		PointerGetDatum(wastore_id_arg(fcinfo, 1, "key")),
 		TimestampTzGetDatum(GetCurrentTimestamp())
 	};
-	Jsonb	   *list = store_read_jsonb(store, &list_get_plan, values);
+	Jsonb	   *list = store_jsonb(store, STORE_READ, &list_get_plan, values);
 
 	if (list == NULL)
 		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));

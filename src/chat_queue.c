@@ -155,20 +155,13 @@ Datum
 chat_dequeue(PG_FUNCTION_ARGS)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
-	text	   *key = wastore_id_arg(fcinfo, 1, "key");
-	StoreRef	ref;
-	Datum		values[3];
-	Jsonb	   *entry;
+	Datum		values[3] = {
+		(Datum) 0,
+		PointerGetDatum(wastore_id_arg(fcinfo, 1, "key")),
+		TimestampTzGetDatum(GetCurrentTimestamp())
+	};
+	Jsonb	   *entry = store_jsonb(store, STORE_WRITE, &queue_take_plan, values);
 
-	if (!store_find(store, &ref))
-		PG_RETURN_NULL();
-	values[0] = StoreRefGetDatum(&ref);
-	values[1] = PointerGetDatum(key);
-	values[2] = TimestampTzGetDatum(GetCurrentTimestamp());
-	SPI_connect();
-	wastore_plan_execute(&queue_take_plan, values, NULL, false, SPI_OK_SELECT);
-	entry = wastore_result_jsonb();
-	SPI_finish();
 	if (entry == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_JSONB_P(entry);

@@ -362,16 +362,17 @@ store_put(text *store, text *id, Jsonb *value,
 }
 
 Jsonb *
-store_read_jsonb(text *store, WastorePlan *plan, Datum *values)
+store_jsonb(text *store, StoreUse use, WastorePlan *plan, Datum *values)
 {
 	StoreRef	ref;
 	Jsonb	   *result = NULL;
 
+	Assert(use != STORE_CREATE);
 	if (!store_find(store, &ref))
 		return NULL;
 	SPI_connect();
 	values[0] = StoreRefGetDatum(&ref);
-	wastore_plan_execute(plan, values, NULL, true, SPI_OK_SELECT);
+	wastore_plan_execute(plan, values, NULL, use == STORE_READ, SPI_OK_SELECT);
 	result = wastore_result_jsonb();
 	SPI_finish();
 	return result;

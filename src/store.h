@@ -111,9 +111,11 @@ extern void store_open_fenced(text *store, StoreRef *ref, const int64 *lease);
 extern bool store_find_fenced(text *store, StoreRef *ref, const int64 *lease);
 
 /*
- * Runs a read statement on the store; the jsonb in the first column of its
- * first row, copied into the caller's memory, or NULL (no store, no row).
+ * Runs a statement on an existing store (use STORE_READ, or STORE_WRITE for
+ * one that also changes rows, such as a dequeue); the jsonb in the first
+ * column of its first row, copied into the caller's memory, or NULL (no
+ * store, no row).
  */
-extern Jsonb *store_read_jsonb(text *store, WastorePlan *plan, Datum *values);
+extern Jsonb *store_jsonb(text *store, StoreUse use, WastorePlan *plan, Datum *values);
 
 #endif							/* WASTORE_STORE_H */
