@@ -1,25 +1,73 @@
 // wastore/chat: one behaviour suite run against the Chat SDK's own memory
-// adapter and against createWastoreState (the same assertions for both),
-// then a bot built with the real `chat` package on wastore's state.
+// adapter, against createWastoreState, and against createWastoreState
+// behind PgBouncer in transaction pooling mode (the same assertions for
+// all); then a bot built with the real `chat` package on each of them,
+// handling concurrent messages on one thread with every concurrency
+// strategy the package has.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { createMemoryState } from '@chat-adapter/state-memory';
 import { createWastoreState } from '../lib/chat.js';
 import { newPool } from './helpers.js';
 
 const pool = newPool();
-after(() => pool.end());
+// scripts/test.sh starts a PgBouncer in transaction pooling mode (two server
+// connections) and names it here; without it that backend is skipped
+const bouncer = process.env.WASTORE_TEST_BOUNCER_HOST && process.env.WASTORE_TEST_BOUNCER_PORT
+	? { host: process.env.WASTORE_TEST_BOUNCER_HOST, port: +process.env.WASTORE_TEST_BOUNCER_PORT }
+	: null;
+let bouncerPool;
+const sharedBouncerPool = () => (bouncerPool ??= new pg.Pool({ ...bouncer, max: 4 }));
+after(() => Promise.all([pool.end(), bouncerPool?.end()]));
 
+const storeId = () => `chat-test-${randomUUID()}`;
+
+// Each backend makes one adapter (`make`) and the states of a bot of n
+// instances sharing one store (`shared`): the memory adapter can only be
+// shared as one object; wastore gives every instance its own adapter on one
+// store, and behind the bouncer its own pool too (ended with the bot).
 const backends = [
-	['memory', () => createMemoryState()],
-	['wastore', () => createWastoreState({ pool }, `chat-test-${randomUUID()}`)],
+	{
+		name: 'memory',
+		make: () => createMemoryState(),
+		shared(n) {
+			const s = createMemoryState();
+			return { states: Array(n).fill(s), observer: s };
+		},
+	},
+	{
+		name: 'wastore',
+		make: () => createWastoreState({ pool }, storeId()),
+		shared(n) {
+			const store = storeId();
+			return {
+				states: Array.from({ length: n }, () => createWastoreState({ pool }, store)),
+				observer: createWastoreState({ pool }, store),
+			};
+		},
+	},
+	{
+		name: 'wastore through PgBouncer',
+		skip: bouncer ? false : 'no PgBouncer (WASTORE_TEST_BOUNCER_HOST/PORT unset)',
+		make: () => createWastoreState({ pool: sharedBouncerPool() }, storeId()),
+		shared(n) {
+			const store = storeId();
+			const pools = Array.from({ length: n }, () => new pg.Pool({ ...bouncer, max: 4 }));
+			return {
+				states: pools.map((p) => createWastoreState({ pool: p }, store)),
+				observer: createWastoreState({ pool: sharedBouncerPool() }, store),
+				close: () => Promise.all(pools.map((p) => p.end())),
+			};
+		},
+	},
 ];
 
-for (const [name, make] of backends) {
-	describe(`StateAdapter behaviour: ${name}`, () => {
+for (const { name, make, skip } of backends) {
+	describe(`StateAdapter behaviour: ${name}`, { skip }, () => {
 		let s;
 		before(async () => { s = make(); await s.connect(); });
 		after(async () => { await s.disconnect(); });
@@ -187,86 +235,395 @@ test('createWastoreState: { connectionString } opens its own pool and ends it', 
 	await a.disconnect();
 });
 
-// A bot built with the real `chat` package on wastore's state: two Chat
-// instances (two service instances) share one store; messages for one thread
-// arrive at both at once, with the `queue` strategy.  Every message is
-// handled once (as the handled message or in context.skipped), duplicates
-// are dropped, handlers never overlap, and the lock and queue end empty.
-describe('a Chat SDK bot on wastore', () => {
-	test('concurrent messages on one thread across two instances', async () => {
-		const { Chat, Message } = await import('chat');
-		const store = `chat-bot-${randomUUID()}`;
-		const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
-		const posted = [];
-		const makeAdapter = () => ({
-			name: 'test',
-			userName: 'bot',
-			async initialize() {},
-			encodeThreadId: (d) => `test:${d.id}`,
-			decodeThreadId: (t) => ({ id: t.slice(5) }),
-			channelIdFromThreadId: (t) => t,
-			isDM: () => false,
-			parseMessage: (raw) => raw,
-			renderFormatted: (f) => String(f),
-			async postMessage(threadId, msg) { posted.push({ threadId, msg }); return { id: `out-${posted.length}`, threadId, raw: {} }; },
-			async editMessage(threadId, id) { return { id, threadId, raw: {} }; },
-			async deleteMessage() {},
-			async addReaction() {},
-			async removeReaction() {},
-			async startTyping() {},
-			async fetchMessages() { return { messages: [] }; },
-			async fetchThread(threadId) { return { id: threadId, channelId: threadId, metadata: {} }; },
-			async handleWebhook() { return new Response('ok'); },
-		});
-		const seen = [];
-		let running = 0, overlap = false;
-		let releaseFirst;
-		const firstGate = new Promise((r) => { releaseFirst = r; });
-		const bots = [0, 1].map(() => {
-			const adapter = makeAdapter();
-			const chat = new Chat({
-				userName: 'bot', adapters: { test: adapter }, logger: silent,
-				state: createWastoreState({ pool }, store),
-				concurrency: 'queue',
+
+// A bot built with the real `chat` package: `instances` Chat instances (two
+// service instances by default) on states that share one store, a test
+// platform adapter each, and one handler that records every call (the
+// message, context.skipped, totalSinceLastHandler, which instance) and can
+// be held on a gate while more messages arrive.  h.send(i) delivers message
+// m<i> to every instance at once (as a webhook retried elsewhere would be)
+// and settles with each delivery's outcome.
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+
+function testPlatform(posted, extra) {
+	return {
+		name: 'test',
+		userName: 'bot',
+		async initialize() {},
+		encodeThreadId: (d) => `test:${d.id}`,
+		decodeThreadId: (t) => ({ id: t.slice(5) }),
+		channelIdFromThreadId: (t) => t,
+		isDM: () => false,
+		parseMessage: (raw) => raw,
+		renderFormatted: (f) => String(f),
+		async postMessage(threadId, msg) { posted.push({ threadId, msg }); return { id: `out-${posted.length}`, threadId, raw: {} }; },
+		async editMessage(threadId, id) { return { id, threadId, raw: {} }; },
+		async deleteMessage() {},
+		async addReaction() {},
+		async removeReaction() {},
+		async startTyping() {},
+		async fetchMessages() { return { messages: [] }; },
+		async fetchThread(threadId) { return { id: threadId, channelId: threadId, metadata: {} }; },
+		async handleWebhook() { return new Response('ok'); },
+		...extra,
+	};
+}
+
+async function startBot(backend, { instances = 2, platform, handlers, ...config } = {}) {
+	const { Chat, Message } = await import('chat');
+	const { states, observer, close } = backend.shared(instances);
+	await observer.connect();
+	const h = {
+		calls: [], done: [], posted: [], running: 0, maxRunning: 0, gates: new Map(), observer,
+		/** holds the handler of message `id` until the returned function is called */
+		gate(id) {
+			let open;
+			this.gates.set(id, new Promise((r) => { open = r; }));
+			return open;
+		},
+		async handle(k, thread, message, context, kind) {
+			this.running++;
+			this.maxRunning = Math.max(this.maxRunning, this.running);
+			this.calls.push({
+				bot: k, id: message.id, kind,
+				skipped: (context?.skipped ?? []).map((m) => m.id), total: context?.totalSinceLastHandler,
 			});
-			chat.onNewMessage(/.*/, async (thread, message, context) => {
-				running++;
-				if (running > 1) overlap = true;
-				seen.push({ id: message.id, skipped: (context?.skipped ?? []).map((m) => m.id) });
-				if (seen.length === 1) await firstGate;
+			try {
+				await this.gates.get(message.id);
 				await thread.post(`got ${message.text}`);
-				running--;
+			} finally {
+				this.running--;
+				this.done.push(message.id);
+			}
+		},
+		/** the handled messages: [id, [skipped ids]] in call order */
+		turns() { return this.calls.map((c) => [c.id, c.skipped]); },
+		msg(i, threadId = 'test:t1') {
+			return new Message({
+				id: `m${i}`, threadId, text: `hello ${i}`, formatted: { type: 'root', children: [] }, raw: {},
+				author: { userId: 'u1', userName: 'alice', fullName: 'Alice', isBot: false, isMe: false },
+				metadata: { dateSent: new Date(), edited: false }, attachments: [],
 			});
-			return { chat, adapter };
-		});
-		await Promise.all(bots.map((b) => b.chat.initialize()));
-		const msg = (i) => new Message({
-			id: `m${i}`, threadId: 'test:t1', text: `hello ${i}`, formatted: { type: 'root', children: [] }, raw: {},
-			author: { userId: 'u1', userName: 'alice', fullName: 'Alice', isBot: false, isMe: false },
-			metadata: { dateSent: new Date(), edited: false }, attachments: [],
-		});
-		const first = bots[0].chat.processMessage(bots[0].adapter, 'test:t1', msg(0));
-		while (seen.length === 0) await sleep(10);
-		// while the first handler holds the lock: five more, each delivered
-		// to both instances (as a webhook retried elsewhere would be)
-		await Promise.all([1, 2, 3, 4, 5].flatMap((i) => bots.map((b) => b.chat.processMessage(b.adapter, 'test:t1', msg(i)))));
-		releaseFirst();
-		await first;
-		const ids = seen.flatMap((s) => [s.id, ...s.skipped]).sort();
-		assert.deepEqual(ids, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
-		assert.equal(overlap, false);
-		assert.equal(seen[0].id, 'm0');
-		// the other five waited in wastore's queue (enqueued by both
-		// instances) and were drained in one turn: the latest, four skipped
-		assert.equal(seen.length, 2);
-		assert.equal(seen[1].skipped.length, 4);
-		assert.equal(posted.length, seen.length);
-		const s = createWastoreState({ pool }, store);
-		await s.connect();
-		assert.equal(await s.queueDepth('test:t1'), 0);
-		const l = await s.acquireLock('test:t1', 1000);
-		assert.ok(l, 'the thread lock was released');
-		await s.releaseLock(l);
-		await Promise.all(bots.map((b) => b.chat.shutdown?.()));
+		},
+		send(i, { to, thread = 'test:t1' } = {}) {
+			const targets = to === undefined ? this.bots : [this.bots[to]];
+			return Promise.allSettled(targets.map((b) => b.chat.processMessage(b.adapter, thread, this.msg(i, thread))));
+		},
+		async until(cond, what) {
+			const deadline = Date.now() + 10_000;
+			while (!(await cond())) {
+				if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+				await sleep(5);
+			}
+		},
+		/** the lock is free and the queue empty */
+		async assertIdle(threadId = 'test:t1') {
+			assert.equal(await observer.queueDepth(threadId), 0, 'the queue ends empty');
+			const l = await observer.acquireLock(threadId, 1000);
+			assert.ok(l, 'the thread lock was released');
+			await observer.releaseLock(l);
+		},
+		async close() {
+			await Promise.all(this.bots.map((b) => b.chat.shutdown()));
+			await observer.disconnect();
+			await close?.();
+		},
+	};
+	h.bots = states.map((state, k) => {
+		const adapter = testPlatform(h.posted, platform);
+		const chat = new Chat({ userName: 'bot', adapters: { test: adapter }, logger: silent, state, ...config });
+		if (handlers) handlers(chat, h, k);
+		else chat.onNewMessage(/.*/, (thread, message, context) => h.handle(k, thread, message, context, 'new'));
+		return { chat, adapter };
 	});
-});
+	await Promise.all(h.bots.map((b) => b.chat.initialize()));
+	return h;
+}
+
+// a broken adapter can leave a gated handler waiting for ever: fail instead
+const bounded = { timeout: 20_000 };
+
+/** outcomes of h.send: how many deliveries were refused with a LockError */
+const lockErrors = (settled) => settled.filter((r) => r.status === 'rejected' && r.reason?.name === 'LockError').length;
+const failures = (settled) => settled.filter((r) => r.status === 'rejected');
+
+for (const backend of backends) {
+	describe(`a Chat SDK bot on ${backend.name}: concurrent messages on one thread`, { skip: backend.skip }, () => {
+		// drop (the default): a message that finds the thread locked is
+		// discarded with a LockError; duplicates are dropped by the dedupe
+		// claim before they reach the lock
+		test('drop: messages arriving while the handler runs are refused with a LockError, never handled', bounded, async () => {
+			const h = await startBot(backend, { concurrency: 'drop' });
+			const open = h.gate('m0');
+			const first = h.send(0, { to: 0 });
+			await h.until(() => h.calls.length === 1, 'm0 to be handled');
+			for (const i of [1, 2, 3]) {
+				const r = await h.send(i);
+				assert.equal(lockErrors(r), 1, `m${i}: one delivery refused, the duplicate skipped`);
+				assert.equal(failures(r).length, 1);
+			}
+			open();
+			assert.deepEqual(failures(await first), []);
+			const r = await h.send(4);
+			assert.deepEqual(failures(r), []);
+			assert.deepEqual(h.turns(), [['m0', []], ['m4', []]]);
+			assert.equal(h.maxRunning, 1);
+			assert.equal(h.posted.length, 2);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		// drop with onLockConflict (the deprecated hook): 'force' takes the
+		// lock over (forceReleaseLock, then acquire); the overtaken handler's
+		// release must not free the new holder's lock, so a later message is
+		// still refused while the new holder runs
+		test('drop with onLockConflict force: the lock is taken over; the old holder\'s release leaves the new lock held', bounded, async () => {
+			const h = await startBot(backend, {
+				concurrency: 'drop',
+				onLockConflict: (threadId, message) => (message.id === 'm1' ? 'force' : 'drop'),
+			});
+			const open0 = h.gate('m0');
+			const open1 = h.gate('m1');
+			const first = h.send(0, { to: 0 });
+			await h.until(() => h.calls.length === 1, 'm0 to be handled');
+			const second = h.send(1, { to: 1 });
+			await h.until(() => h.calls.length === 2, 'm1 to take the lock over');
+			assert.equal(h.maxRunning, 2);
+			open0();
+			assert.deepEqual(failures(await first), []);
+			assert.equal(lockErrors(await h.send(2)), 1, 'm2: m1 still holds the lock');
+			open1();
+			assert.deepEqual(failures(await second), []);
+			assert.deepEqual(failures(await h.send(3)), []);
+			assert.deepEqual(h.turns(), [['m0', []], ['m1', []], ['m3', []]]);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		// queue: messages arriving while a handler runs wait in the state's
+		// queue (enqueued by either instance); when it finishes, the holder
+		// drains the queue: the latest message is handled, the others come in
+		// context.skipped, oldest first; then it drains again
+		test('queue: the latest queued message is handled with the others in context.skipped, in order; none lost or duplicated', bounded, async () => {
+			const h = await startBot(backend, { concurrency: 'queue' });
+			const open0 = h.gate('m0');
+			const open4 = h.gate('m4');
+			const first = h.send(0, { to: 0 });
+			await h.until(() => h.calls.length === 1, 'm0 to be handled');
+			for (const i of [1, 2, 3, 4]) assert.deepEqual(failures(await h.send(i)), []);
+			assert.equal(await h.observer.queueDepth('test:t1'), 4, 'each message queued once');
+			open0();
+			await h.until(() => h.calls.length === 2, 'the first drain');
+			// while m4's handler runs: two more, at once, to both instances
+			await Promise.all([h.send(5), h.send(6)]);
+			open4();
+			assert.deepEqual(failures(await first), []);
+			assert.deepEqual(h.turns().slice(0, 2), [['m0', []], ['m4', ['m1', 'm2', 'm3']]]);
+			assert.equal(h.calls[1].total, 4);
+			assert.equal(h.calls.length, 3);
+			const [last, skipped] = h.turns()[2];
+			assert.deepEqual([last, ...skipped].sort(), ['m5', 'm6']);
+			assert.equal(skipped.length, 1);
+			assert.ok(h.calls.every((c) => c.bot === 0), 'the lock holder drains what both instances queued');
+			assert.equal(h.maxRunning, 1);
+			assert.equal(h.posted.length, 3);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		test('queue, maxQueueSize 2, onQueueFull drop-oldest: the oldest queued messages are evicted', bounded, async () => {
+			const h = await startBot(backend, { concurrency: { strategy: 'queue', maxQueueSize: 2, onQueueFull: 'drop-oldest' } });
+			const open = h.gate('m0');
+			const first = h.send(0, { to: 0 });
+			await h.until(() => h.calls.length === 1, 'm0 to be handled');
+			for (const i of [1, 2, 3, 4]) await h.send(i);
+			assert.equal(await h.observer.queueDepth('test:t1'), 2);
+			open();
+			await first;
+			assert.deepEqual(h.turns(), [['m0', []], ['m4', ['m3']]]);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		test('queue, maxQueueSize 2, onQueueFull drop-newest: messages beyond a full queue are dropped', bounded, async () => {
+			const h = await startBot(backend, { concurrency: { strategy: 'queue', maxQueueSize: 2, onQueueFull: 'drop-newest' } });
+			const open = h.gate('m0');
+			const first = h.send(0, { to: 0 });
+			await h.until(() => h.calls.length === 1, 'm0 to be handled');
+			for (const i of [1, 2, 3, 4]) assert.deepEqual(failures(await h.send(i)), []);
+			assert.equal(await h.observer.queueDepth('test:t1'), 2);
+			open();
+			await first;
+			assert.deepEqual(h.turns(), [['m0', []], ['m2', ['m1']]]);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		test('queue, queueEntryTtlMs: entries that expired while queued are never handled', bounded, async () => {
+			const h = await startBot(backend, { concurrency: { strategy: 'queue', queueEntryTtlMs: 150 } });
+			const open = h.gate('m0');
+			const first = h.send(0, { to: 0 });
+			await h.until(() => h.calls.length === 1, 'm0 to be handled');
+			await h.send(1);
+			await h.send(2);
+			await sleep(250);
+			await h.send(3);
+			open();
+			await first;
+			assert.deepEqual(h.turns(), [['m0', []], ['m3', []]]);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		// debounce: the first message waits debounceMs under the lock; what
+		// arrives meanwhile replaces it, and only the last message of the
+		// window is handled (chat 4.41 passes the replaced ones in
+		// context.skipped).  The holder keeps the lock and debounces again:
+		// a message arriving while the handler runs is the next window's.
+		test('debounce: only the last message of the window is handled; a message arriving during the handler opens the next window', bounded, async () => {
+			const h = await startBot(backend, { concurrency: { strategy: 'debounce', debounceMs: 300 } });
+			const open2 = h.gate('m2');
+			const first = h.send(0, { to: 0 });
+			await h.until(async () => (await h.observer.queueDepth('test:t1')) === 1, 'm0 to wait in its window');
+			await h.send(1);
+			await h.send(2);
+			await h.until(() => h.calls.length === 1, 'the window to close');
+			assert.deepEqual(h.turns(), [['m2', ['m0', 'm1']]]);
+			await h.send(3);
+			open2();
+			assert.deepEqual(failures(await first), []);
+			assert.deepEqual(h.turns(), [['m2', ['m0', 'm1']], ['m3', []]]);
+			assert.equal(h.maxRunning, 1);
+			assert.equal(h.posted.length, 2);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		// burst: even a lone message waits debounceMs, then the burst is
+		// drained as by queue: the latest handled, the earlier ones in
+		// context.skipped; what arrives while the handler runs is the next
+		// turn.  A lone message on another thread: skipped [], total 1.
+		test('burst: the window\'s messages are one turn (latest + skipped in order); those arriving during the handler the next', bounded, async () => {
+			const h = await startBot(backend, { concurrency: { strategy: 'burst', debounceMs: 300 } });
+			const open2 = h.gate('m2');
+			const lone = h.send(9, { to: 1, thread: 'test:t2' });
+			const first = h.send(0, { to: 0 });
+			await h.until(async () => (await h.observer.queueDepth('test:t1')) === 1, 'm0 to wait in its window');
+			await h.send(1);
+			await h.send(2);
+			await h.until(() => h.calls.some((c) => c.id === 'm2'), 'the burst to be handled');
+			await h.send(3);
+			await h.send(4);
+			open2();
+			assert.deepEqual(failures(await first), []);
+			assert.deepEqual(failures(await lone), []);
+			const t1 = h.calls.filter((c) => c.id !== 'm9');
+			assert.deepEqual(t1.map((c) => [c.id, c.skipped, c.total]), [['m2', ['m0', 'm1'], 3], ['m4', ['m3'], 2]]);
+			const t2 = h.calls.find((c) => c.id === 'm9');
+			assert.deepEqual([t2.skipped, t2.total], [[], 1]);
+			assert.equal(h.posted.length, 3);
+			await h.assertIdle('test:t1');
+			await h.assertIdle('test:t2');
+			await h.close();
+		});
+
+		// concurrent: no lock at all, every message handled at once in its own
+		// call; the dedupe claim still hands each message to one instance only
+		test('concurrent: every message handled at once, exactly once, without taking the thread lock', bounded, async () => {
+			const h = await startBot(backend, { concurrency: 'concurrent' });
+			const opens = [0, 1, 2, 3].map((i) => h.gate(`m${i}`));
+			const sends = [0, 1, 2, 3].map((i) => h.send(i));
+			await h.until(() => h.calls.length === 4, 'four handlers to run');
+			assert.equal(h.running, 4);
+			const l = await h.observer.acquireLock('test:t1', 1000);
+			assert.ok(l, 'no lock is held while they run');
+			await h.observer.releaseLock(l);
+			opens.forEach((o) => o());
+			for (const r of await Promise.all(sends)) assert.deepEqual(failures(r), []);
+			assert.deepEqual(h.calls.map((c) => c.id).sort(), ['m0', 'm1', 'm2', 'm3']);
+			assert.ok(h.calls.every((c) => c.skipped.length === 0));
+			assert.equal(h.posted.length, 4);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		test('concurrent, maxConcurrent 2: at most two handlers per thread at once, all handled', bounded, async () => {
+			const h = await startBot(backend, { instances: 1, concurrency: { strategy: 'concurrent', maxConcurrent: 2 } });
+			const opens = new Map([0, 1, 2, 3].map((i) => [`m${i}`, h.gate(`m${i}`)]));
+			const sends = [0, 1, 2, 3].map((i) => h.send(i));
+			await h.until(() => h.calls.length === 2, 'two handlers to run');
+			await sleep(50);
+			assert.equal(h.calls.length, 2, 'the others wait for a slot');
+			for (let n = 0; n < 4; n++) {
+				await h.until(() => h.calls.length > n, 'a handler');
+				opens.get(h.calls[n].id)();
+			}
+			for (const r of await Promise.all(sends)) assert.deepEqual(failures(r), []);
+			assert.deepEqual(h.calls.map((c) => c.id).sort(), ['m0', 'm1', 'm2', 'm3']);
+			assert.equal(h.maxRunning, 2);
+			await h.close();
+		});
+
+		// turn cancellation across instances (the key-value cache): the
+		// instance running the handler publishes its turn (active-turn:…),
+		// the other instance's abortTurn marks it aborted (abort-turn:…), the
+		// runner's poll aborts thread.signal, and both keys are cleared
+		test('abortTurn from the other instance aborts the running handler through the state', bounded, async () => {
+			const h = await startBot(backend, {
+				concurrency: 'queue',
+				platform: { supportsTurnCancellation: true },
+				handlers(chat, h, k) {
+					chat.onNewMessage(/.*/, async (thread, message) => {
+						h.calls.push({ bot: k, id: message.id });
+						await new Promise((r) => {
+							const t = setTimeout(r, 5000);
+							thread.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+						});
+						h.aborted = thread.signal.aborted;
+					});
+				},
+			});
+			const first = h.send(0, { to: 0 });
+			await h.until(async () => (await h.observer.get('active-turn:test:t1')) !== null, 'the turn to be published');
+			await h.bots[1].chat.abortTurn('test:t1');
+			assert.deepEqual(failures(await first), []);
+			assert.equal(h.aborted, true);
+			assert.equal(await h.observer.get('active-turn:test:t1'), null);
+			assert.equal(await h.observer.get('abort-turn:test:t1'), null);
+			await h.assertIdle();
+			await h.close();
+		});
+
+		// subscriptions and the thread history (a list) through the bot: the
+		// first message subscribes the thread; the next ones, at either
+		// instance, go to onSubscribedMessage; every incoming message and
+		// every post of the bot is appended to the thread's history, oldest
+		// first, raw dropped
+		test('subscriptions and thread history: the bot subscribes, later messages reach onSubscribedMessage, history keeps them all', bounded, async () => {
+			const h = await startBot(backend, {
+				concurrency: 'queue',
+				platform: { persistThreadHistory: true },
+				handlers(chat, h, k) {
+					chat.onNewMessage(/.*/, async (thread, message, context) => {
+						await thread.subscribe();
+						await h.handle(k, thread, message, context, 'new');
+					});
+					chat.onSubscribedMessage((thread, message, context) => h.handle(k, thread, message, context, 'subscribed'));
+				},
+			});
+			assert.deepEqual(failures(await h.send(0, { to: 0 })), []);
+			assert.equal(await h.observer.isSubscribed('test:t1'), true);
+			assert.deepEqual(failures(await h.send(1, { to: 1 })), []);
+			assert.deepEqual(failures(await h.send(2)), []);
+			assert.deepEqual(h.calls.map((c) => [c.id, c.kind]), [['m0', 'new'], ['m1', 'subscribed'], ['m2', 'subscribed']]);
+			const history = await h.observer.getList('msg-history:test:t1');
+			assert.deepEqual(history.map((m) => [m.id, m.text, m.raw]), [
+				['m0', 'hello 0', null], ['out-1', 'got hello 0', null],
+				['m1', 'hello 1', null], ['out-2', 'got hello 1', null],
+				['m2', 'hello 2', null], ['out-3', 'got hello 2', null],
+			]);
+			await h.assertIdle();
+			await h.close();
+		});
+	});
+}
