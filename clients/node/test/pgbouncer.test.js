@@ -2,13 +2,18 @@
 // connections for every client): nothing of it may rest on session state.
 // scripts/test.sh starts the bouncer and names it in
 // WASTORE_TEST_BOUNCER_HOST / _PORT; without them the suite is skipped.
+// The Chat SDK adapter's behaviour suite and the chat bot under every
+// strategy also run through the bouncer, in chat.test.js; here two chat
+// adapters on two pools share one store through it.
 
-import { test, before, after } from 'node:test';
+import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { baileysModule, openWastoreAccount, makeServer, freshStore } from './helpers.js';
 import { createClient } from '../lib/index.js';
 import { useWastoreAuthState } from '../lib/baileys.js';
+import { createWastoreState } from '../lib/chat.js';
 
 const host = process.env.WASTORE_TEST_BOUNCER_HOST;
 const port = process.env.WASTORE_TEST_BOUNCER_PORT;
@@ -60,4 +65,81 @@ test('through PgBouncer: the second instance cannot acquire; after a steal the f
 	await two.state.keys.set({ 'pre-key': { 3: { public: Buffer.alloc(1) } } });
 	assert.deepEqual(Object.keys(await two.state.keys.get('pre-key', ['1', '2', '3'])).sort(), ['1', '3']);
 	await two.close();
+});
+
+// Two service instances, each with its own pool through the bouncer, on one
+// chat store: every call may run on either of the bouncer's two server
+// connections, so nothing may rest on the session.
+describe('through PgBouncer: two Chat SDK adapters on two pools share one store', { skip }, () => {
+	let pools, a, b;
+	before(async () => {
+		const store = await freshStore(pool, 'pgb-chat');
+		pools = [0, 1].map(() => new pg.Pool({ host, port: +port, max: 4 }));
+		[a, b] = pools.map((p) => createWastoreState({ pool: p }, store));
+		await a.connect();
+		await b.connect();
+	});
+	after(async () => {
+		await a?.disconnect();
+		await b?.disconnect();
+		await Promise.all((pools ?? []).map((p) => p.end()));
+	});
+
+	test('locks: one holder across both; a release with another token is a no-op; the token is the lock', async () => {
+		const l = await a.acquireLock('t1', 5000);
+		assert.ok(l);
+		assert.equal(await b.acquireLock('t1', 5000), null);
+		await b.releaseLock({ ...l, token: 'not-the-token' });
+		assert.equal(await b.acquireLock('t1', 5000), null);
+		assert.equal(await b.extendLock({ ...l, token: 'not-the-token' }, 5000), false);
+		assert.equal(await b.extendLock(l, 5000), true, 'whichever pool carries it');
+		await b.releaseLock(l);
+		const got = await Promise.all(Array.from({ length: 16 }, (_, i) => [a, b][i % 2].acquireLock('t2', 5000)));
+		assert.equal(got.filter(Boolean).length, 1, 'one winner among 16 acquirers on two pools');
+		await b.forceReleaseLock('t2');
+		const l2 = await a.acquireLock('t2', 5000);
+		assert.ok(l2);
+		await a.releaseLock(l2);
+		assert.ok(await b.acquireLock('t1', 5000), 't1 was released');
+	});
+
+	test('dedupe and the key-value cache: one claim wins among both pools; TTLs and deletes seen from the other', async () => {
+		const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => [a, b][i % 2].setIfNotExists('dedupe:test:m1', i, 60_000)));
+		assert.equal(claims.filter(Boolean).length, 1);
+		assert.equal(await b.get('dedupe:test:m1'), claims.indexOf(true));
+		await a.set('k', { v: 1 }, 150);
+		assert.deepEqual(await b.get('k'), { v: 1 });
+		await sleep(250);
+		assert.equal(await b.get('k'), null);
+		await b.set('k', 'again');
+		await a.delete('k');
+		assert.equal(await b.get('k'), null);
+	});
+
+	test('subscriptions and lists: appends racing on both pools keep the newest N, each once', async () => {
+		await a.subscribe('t1');
+		assert.equal(await b.isSubscribed('t1'), true);
+		await b.unsubscribe('t1');
+		assert.equal(await a.isSubscribed('t1'), false);
+		await Promise.all(Array.from({ length: 30 }, (_, i) => [a, b][i % 2].appendToList('hist', i, { maxLength: 10 })));
+		const list = await b.getList('hist');
+		assert.equal(list.length, 10);
+		assert.equal(new Set(list).size, 10);
+		assert.deepEqual(await a.getList('hist'), list);
+	});
+
+	test('queue: enqueued on one pool, drained by both at once: every entry once, each share in FIFO order', async () => {
+		const now = Date.now();
+		for (let i = 0; i < 20; i++) await a.enqueue('q', { message: { id: `m${i}` }, enqueuedAt: now, expiresAt: now + 60_000 }, 100);
+		assert.equal(await b.queueDepth('q'), 20);
+		const drain = async (s) => {
+			const ids = [];
+			for (let e; (e = await s.dequeue('q'));) ids.push(+e.message.id.slice(1));
+			return ids;
+		};
+		const [da, db] = await Promise.all([drain(a), drain(b)]);
+		assert.deepEqual([...da, ...db].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+		for (const d of [da, db]) assert.deepEqual(d, [...d].sort((x, y) => x - y));
+		assert.equal(await a.queueDepth('q'), 0);
+	});
 });
