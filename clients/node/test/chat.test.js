@@ -282,6 +282,7 @@ async function startBot(backend, { instances = 2, platform, handlers, ...config 
 			return open;
 		},
 		async handle(k, thread, message, context, kind) {
+			for (const m of [message, ...(context?.skipped ?? [])]) this.check(m);
 			this.running++;
 			this.maxRunning = Math.max(this.maxRunning, this.running);
 			this.calls.push({
@@ -296,14 +297,26 @@ async function startBot(backend, { instances = 2, platform, handlers, ...config 
 				this.done.push(message.id);
 			}
 		},
+		/** a message the handler got back from the state must be whole (a Message, its Date revived) */
+		sent: new Map(),
+		t0: Date.now(),
+		mangled: [],
+		check(m) {
+			const want = this.sent.get(m.id);
+			const ok = m instanceof Message && m.text === want?.text && m.author?.userName === 'alice'
+				&& m.metadata?.dateSent instanceof Date && m.metadata.dateSent.getTime() === want?.dateSent.getTime();
+			if (!ok) this.mangled.push(m.id);
+		},
 		/** the handled messages: [id, [skipped ids]] in call order */
 		turns() { return this.calls.map((c) => [c.id, c.skipped]); },
 		msg(i, threadId = 'test:t1') {
-			return new Message({
+			const m = new Message({
 				id: `m${i}`, threadId, text: `hello ${i}`, formatted: { type: 'root', children: [] }, raw: {},
 				author: { userId: 'u1', userName: 'alice', fullName: 'Alice', isBot: false, isMe: false },
-				metadata: { dateSent: new Date(), edited: false }, attachments: [],
+				metadata: { dateSent: new Date(this.t0 - 1000 * i), edited: false }, attachments: [],
 			});
+			this.sent.set(m.id, { text: m.text, dateSent: m.metadata.dateSent });
+			return m;
 		},
 		send(i, { to, thread = 'test:t1' } = {}) {
 			const targets = to === undefined ? this.bots : [this.bots[to]];
@@ -316,8 +329,9 @@ async function startBot(backend, { instances = 2, platform, handlers, ...config 
 				await sleep(5);
 			}
 		},
-		/** the lock is free and the queue empty */
+		/** the lock is free, the queue empty, and no message came back mangled */
 		async assertIdle(threadId = 'test:t1') {
+			assert.deepEqual(this.mangled, [], 'every message reached the handler whole');
 			assert.equal(await observer.queueDepth(threadId), 0, 'the queue ends empty');
 			const l = await observer.acquireLock(threadId, 1000);
 			assert.ok(l, 'the thread lock was released');
@@ -460,13 +474,13 @@ for (const backend of backends) {
 		});
 
 		test('queue, queueEntryTtlMs: entries that expired while queued are never handled', bounded, async () => {
-			const h = await startBot(backend, { concurrency: { strategy: 'queue', queueEntryTtlMs: 150 } });
+			const h = await startBot(backend, { concurrency: { strategy: 'queue', queueEntryTtlMs: 400 } });
 			const open = h.gate('m0');
 			const first = h.send(0, { to: 0 });
 			await h.until(() => h.calls.length === 1, 'm0 to be handled');
 			await h.send(1);
 			await h.send(2);
-			await sleep(250);
+			await sleep(500);
 			await h.send(3);
 			open();
 			await first;
@@ -481,7 +495,7 @@ for (const backend of backends) {
 		// context.skipped).  The holder keeps the lock and debounces again:
 		// a message arriving while the handler runs is the next window's.
 		test('debounce: only the last message of the window is handled; a message arriving during the handler opens the next window', bounded, async () => {
-			const h = await startBot(backend, { concurrency: { strategy: 'debounce', debounceMs: 300 } });
+			const h = await startBot(backend, { concurrency: { strategy: 'debounce', debounceMs: 400 } });
 			const open2 = h.gate('m2');
 			const first = h.send(0, { to: 0 });
 			await h.until(async () => (await h.observer.queueDepth('test:t1')) === 1, 'm0 to wait in its window');
@@ -504,7 +518,7 @@ for (const backend of backends) {
 		// context.skipped; what arrives while the handler runs is the next
 		// turn.  A lone message on another thread: skipped [], total 1.
 		test('burst: the window\'s messages are one turn (latest + skipped in order); those arriving during the handler the next', bounded, async () => {
-			const h = await startBot(backend, { concurrency: { strategy: 'burst', debounceMs: 300 } });
+			const h = await startBot(backend, { concurrency: { strategy: 'burst', debounceMs: 400 } });
 			const open2 = h.gate('m2');
 			const lone = h.send(9, { to: 1, thread: 'test:t2' });
 			const first = h.send(0, { to: 0 });
@@ -561,6 +575,7 @@ for (const backend of backends) {
 			for (const r of await Promise.all(sends)) assert.deepEqual(failures(r), []);
 			assert.deepEqual(h.calls.map((c) => c.id).sort(), ['m0', 'm1', 'm2', 'm3']);
 			assert.equal(h.maxRunning, 2);
+			await h.assertIdle();
 			await h.close();
 		});
 
