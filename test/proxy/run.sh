@@ -7,7 +7,8 @@
 # chat, leases and stores as single calls through the proxy), that every
 # store's rows live on exactly the partition shard_for names, and that a
 # per-key transaction opened through shard_for holds its lock against
-# calls routed through the proxy.
+# calls routed through the proxy; then the Node client's sharded mode
+# against these clusters (clients/node/test/sharded.test.js).
 #
 #   test/proxy/run.sh     (run by scripts/test.sh; needs wastore installed)
 set -euo pipefail
@@ -223,3 +224,30 @@ new=$(as_pg psql -X -q -tA -h "$work/node1" -p $((port + 1)) -d wastore_p3_moved
 [ "$old" = 0 ] && [ "$new" = 1 ] && [ "$(printf '%s\n' "$moved" | tail -1)" = "host=$work/node1 port=$((port + 1)) dbname=wastore_p3_moved" ] ||
 	check_fail "after ALTER SERVER: old partition $old rows, moved one $new; session said: $moved"
 check_ok "ALTER SERVER moves partition p3: the same proxy session's next write lands on the new database, and shard_for names it"
+
+# --- the Node client's sharded mode against these clusters ----------------
+# clients/node/test/sharded.test.js: createClient({ pool: <the proxy>,
+# sharded: … }) opens per-key transactions and streams on the shard that
+# shard_for names (p3 has just moved: it must follow).  Each of its tests is
+# a check of this part.  Needs Node.js 20 and npm, as the node part does.
+v=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$v" -lt 20 ] || ! command -v npm >/dev/null; then
+	echo "# SKIP the Node client's sharded mode: needs Node.js >= 20 and npm (found: $(node --version 2>/dev/null || echo none))"
+else
+	[ -d clients/node/node_modules/pg ] || (cd clients/node && npm ci --no-audit --no-fund --loglevel=error >&2)
+	set +e
+	out=$(cd clients/node && PGUSER=postgres PGHOST="$work/proxy" PGPORT="$port" PGDATABASE=proxy \
+		WASTORE_TEST_PROXY_HOST="$work/proxy" WASTORE_TEST_PROXY_PORT="$port" \
+		node --test --test-reporter=tap test/sharded.test.js 2>&1)
+	rc=$?
+	set -e
+	n=0
+	while read -r result name; do
+		n=$((n + 1))
+		[ "$result" = ok ] || check_fail "Node sharded mode: $name
+$out"
+		check_ok "Node sharded mode: $name"
+	done < <(printf '%s\n' "$out" | sed -n 's/^    \(ok\|not ok\) [0-9]* - \(.*\)$/\1 \2/p' | sed 's/^not ok /not-ok /')
+	[ "$rc" -eq 0 ] && [ "$n" -ge 4 ] || check_fail "Node sharded mode: exit status $rc, $n tests of the proxy suite ran
+$out"
+fi

@@ -46,29 +46,95 @@ async function* streamRows(pool, text, params, batch = CURSOR_BATCH) {
 	}
 }
 
+/**
+ * libpq's keyword/value connection string (what wastore.shard_for returns:
+ * `host=/run/pg port=5432 dbname=wastore_p0`, values optionally in single
+ * quotes with \\ and \' escapes) as a pg.Pool config.
+ */
+export function parseConninfo(conninfo) {
+	const out = {};
+	const names = { host: 'host', hostaddr: 'host', port: 'port', dbname: 'database', user: 'user', password: 'password', application_name: 'application_name' };
+	const re = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']*))/y;
+	let m;
+	let at = 0;
+	while (at < conninfo.length && (m = re.exec(conninfo))) {
+		const value = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+		const key = names[m[1]];
+		if (!key) throw new WastoreError(`shard conninfo: unsupported keyword ${m[1]}`, { code: 'WASTORE_CONNINFO' });
+		out[key] = key === 'port' ? Number(value) : value;
+		at = re.lastIndex;
+	}
+	if (conninfo.slice(at).trim() !== '') throw new WastoreError(`shard conninfo: cannot parse ${JSON.stringify(conninfo)}`, { code: 'WASTORE_CONNINFO' });
+	return out;
+}
+
+/**
+ * Sharded mode (a proxy database with wastore_proxy): single calls go
+ * through the proxy, which routes them; what needs one session on the
+ * store's shard (a per-key transaction, a streamed list) opens on the
+ * shard that wastore.shard_for names, through a pool per shard that the
+ * client opens and ends.  shard_for is asked each time, so a partition
+ * moved with ALTER SERVER is followed.
+ */
+function shardRouter(proxy, o) {
+	const pools = new Map();
+	const extra = (o && typeof o === 'object' && o.poolConfig) || {};
+	return {
+		async conninfo(store) {
+			const { rows } = await run(proxy, 'SELECT wastore.shard_for($1) AS c', [store]);
+			return rows[0]?.c ?? null;
+		},
+		async poolFor(store) {
+			const c = await this.conninfo(store);
+			if (!c) throw new WastoreError(`shard_for named no shard for store ${store}`, { code: 'WASTORE_NO_SHARD' });
+			let p = pools.get(c);
+			if (!p) {
+				p = new pg.Pool({ ...parseConninfo(c), ...extra });
+				pools.set(c, p);
+			}
+			return p;
+		},
+		get size() { return pools.size; },
+		async end() {
+			const all = [...pools.values()];
+			pools.clear();
+			await Promise.all(all.map((p) => p.end()));
+		},
+	};
+}
+
 export function createClient(opts) {
 	const { pool, owned } = poolOf(opts);
 	const ops = makeOps(() => pool);
+	const shards = opts?.sharded ? shardRouter(pool, opts.sharded) : null;
+	const poolFor = async (store) => (shards ? shards.poolFor(store) : pool);
 
 	return {
 		pool,
 		...ops,
 
 		async *list(store, family, o) {
-			for await (const r of streamRows(pool, 'SELECT id, value::text AS value FROM wastore.list($1, $2::wastore.family)', [store, family], o?.batchSize)) {
+			for await (const r of streamRows(await poolFor(store), 'SELECT id, value::text AS value FROM wastore.list($1, $2::wastore.family)', [store, family], o?.batchSize)) {
 				yield [r.id, JSON.parse(r.value, o?.reviver)];
 			}
 		},
 		async *listIds(store, family, o) {
-			for await (const r of streamRows(pool, 'SELECT id FROM wastore.list_ids($1, $2::wastore.family) AS id', [store, family], o?.batchSize)) {
+			for await (const r of streamRows(await poolFor(store), 'SELECT id FROM wastore.list_ids($1, $2::wastore.family) AS id', [store, family], o?.batchSize)) {
 				yield r.id;
 			}
 		},
 
+		/** sharded mode: the conninfo of the store's shard (wastore.shard_for); null otherwise */
+		async shardFor(store) {
+			return shards ? shards.conninfo(store) : null;
+		},
+		/** sharded mode: how many shard pools the client has opened */
+		get shardPools() { return shards ? shards.size : 0; },
+
 		async withTransaction(store, scope, fn, o) {
 			if (typeof fn !== 'function') throw new TypeError('withTransaction: fn must be a function');
 			let conn;
-			try { conn = await pool.connect(); } catch (err) { throw fromPg(err); }
+			try { conn = await (await poolFor(store)).connect(); } catch (err) { throw fromPg(err); }
 			let open = true;
 			const txConn = () => {
 				if (!open) throw new WastoreError('this transaction has ended', { code: 'WASTORE_TX_ENDED' });
@@ -100,6 +166,7 @@ export function createClient(opts) {
 		},
 
 		async end() {
+			await shards?.end();
 			if (owned) await pool.end();
 		},
 	};

@@ -206,9 +206,31 @@ export interface WastoreClient extends Omit<TransactionOps, 'query'> {
 	 * or the same one, from an earlier process — has it unexpired.
 	 */
 	lease(store: string, options: LeaseOptions): Promise<Lease>;
-	/** ends the pool when it was made from a connection string */
+	/**
+	 * Sharded mode: the conninfo of the shard that owns `store`
+	 * (wastore.shard_for on the proxy), asked each time; null when the client
+	 * is not sharded.
+	 */
+	shardFor(store: string): Promise<string | null>;
+	/** Sharded mode: how many shard pools the client has opened (0 when not sharded) */
+	readonly shardPools: number;
+	/** ends the pool when it was made from a connection string, and the shard pools of sharded mode */
 	end(): Promise<void>;
 }
+
+/**
+ * Sharded mode, for a proxy database with wastore_proxy: single calls go
+ * through the proxy, which routes each to its store's shard; withTransaction,
+ * list and listIds open on the shard that wastore.shard_for names, through a
+ * pool per shard that the client opens (with `poolConfig` added to the
+ * conninfo: user, password, max…) and ends on `end()`.
+ */
+export interface ShardedOptions {
+	poolConfig?: Record<string, unknown>;
+}
+
+/** libpq's keyword/value connection string (as shard_for returns it) as a pg.Pool config */
+export declare function parseConninfo(conninfo: string): { host?: string; port?: number; database?: string; user?: string; password?: string; application_name?: string };
 
 /**
  * A client over a pg.Pool (yours, left open) or one made from a connection
@@ -216,4 +238,4 @@ export interface WastoreClient extends Omit<TransactionOps, 'query'> {
  * Baileys' BufferJSON) to map them.  Each call is one statement in its own
  * transaction, except inside withTransaction.
  */
-export declare function createClient(options: { pool: PoolLike } | { connectionString: string }): WastoreClient;
+export declare function createClient(options: ({ pool: PoolLike } | { connectionString: string }) & { sharded?: boolean | ShardedOptions }): WastoreClient;
