@@ -80,7 +80,12 @@ if [ "$mode" = broken ]; then
 	check_ok "broken variant (seed $used_seed): the checker caught two instances writing without a lease ($(grep -c '^not ok' "$work/checker.out") properties failed)"
 	exit 0
 fi
-check_ok "chaos run, seed $used_seed: $result (${secs} s)"
+summary=$(node -e '
+	const r = JSON.parse(process.argv[1] || "{}");
+	const f = Object.entries(r.faults ?? {}).map(([k, n]) => `${k} ${n}`).join(", ");
+	console.log(`${r.messages} messages (${r.oneToOne} 1:1, ${r.group} group), faults: ${f}; decrypt errors ${r.decryptErrors}, fenced writes in the store ${r.fencedWritesFound}`);
+' "$result")
+check_ok "chaos run, seed $used_seed: $summary (${secs} s)"
 # the checker's properties, numbered on
 while IFS= read -r line; do
 	case $line in
