@@ -5,9 +5,10 @@
 //
 //   1. every message the server accepted was decrypted exactly once by each
 //      recipient, with the plaintext the sender encrypted; a decrypt whose
-//      commit landed but whose instance was killed before its ack counts
-//      once (its history has the plaintext's hash before the commit, and
-//      the redelivery then finds the message already consumed); every
+//      commit landed but whose instance was killed before its ack (or saw
+//      the server go away mid-commit) counts once (its history has the
+//      plaintext's hash before the commit, and the redelivery then finds
+//      the message already consumed); every
 //      other message is accounted for as not sent (the sender's commit
 //      failed, or the sender died before the server had it);
 //   2. no decrypt failed with Bad MAC, no session, an invalid pre-key or any
@@ -171,9 +172,11 @@ function rolledBack(id) {
 				if (oks[0].h !== cmd.h) findings.push(`${id} → ${to}: decrypted to another plaintext`);
 				else once++;
 			} else {
-				// a decrypt whose instance died after writing "pending": its
-				// commit landed if a later delivery found the message consumed
-				const pend = evs.filter((e) => e.ev === 'decrypt-pending' && !evs.some((x) => x.inst === e.inst && x.t > e.t && x.ev !== 'decrypt-attempt'));
+				// a decrypt that got as far as "pending" (its plaintext known)
+				// and then died, or failed at a commit whose outcome the client
+				// cannot know (the server gone mid-commit): its commit landed
+				// if a later delivery found the message consumed
+				const pend = evs.filter((e) => e.ev === 'decrypt-pending' && !evs.some((x) => x.inst === e.inst && x.t > e.t && x.ev === 'decrypt-ok'));
 				const dup = evs.find((e) => e.ev === 'decrypt-error' && e.kind === 'duplicate' && pend.some((p) => p.t < e.t));
 				if (pend.length && dup && pend.every((p) => p.h === cmd.h)) { once++; viaKilled++; }
 				else findings.push(`${id} → ${to}: never decrypted (${evs.map((e) => `${e.inst} ${e.ev}${e.kind ? `:${e.kind}` : ''}`).join(', ') || 'no attempt'})`);

@@ -105,11 +105,32 @@ if (fresh) {
 
 // The key store the transactions commit into: auth.state.keys, with a
 // marker row in every batch and every batch in the history.
+// A read that failed inside a transaction makes the whole transaction
+// fail: Baileys 7's signal storage catches a failed session read and
+// answers "no session" (loadSession returns null), and a decrypt would
+// then fail with "No session record", or a pre-key message would build a
+// new session record over the stored one and commit it.  So this
+// application never commits a transaction whose reads failed, and treats
+// the decrypt as a database failure (delivered again), as WhatsApp's
+// retry receipt would have it.
 let seq = 0;
 let txWrites = [];
+let txReadErr = null;
 const instrumented = {
-	get: (type, ids) => auth.state.keys.get(type, ids),
+	get: async (type, ids) => {
+		try {
+			return await auth.state.keys.get(type, ids);
+		} catch (err) {
+			txReadErr ??= err;
+			log({ ev: 'read-failed', type, ...errInfo(err) });
+			throw err;
+		}
+	},
 	set: async (data) => {
+		if (txReadErr) {
+			log({ ev: 'commit-refused', why: 'a read of this transaction failed', ...errInfo(txReadErr) });
+			throw txReadErr;
+		}
 		const s = ++seq;
 		const rec = { s, ok: null };
 		txWrites.push(rec);
@@ -118,6 +139,7 @@ const instrumented = {
 			await auth.state.keys.set({ ...data, tctoken: { ...(data.tctoken ?? {}), [`chaos.${inst}.${s}`]: { s } } });
 		} catch (err) {
 			rec.ok = false;
+			rec.err = err;
 			const local = /must not write any more/.test(String(err?.message));
 			log({ ev: 'write-result', s, ok: false, local, ...errInfo(err) });
 			throw err;
@@ -140,16 +162,19 @@ const emitCredsUpdate = (update) => {
  */
 async function tx(work, key) {
 	txWrites = [];
+	txReadErr = null;
 	signalErrs = [];
 	let result;
 	try {
 		result = await keys.transaction(work, key);
 	} catch (err) {
+		if (txReadErr) throw txReadErr; // whatever Baileys made of it
 		if (txWrites.length && txWrites.at(-1).ok === false) return { committed: false, err };
 		throw err;
 	}
+	if (txReadErr) return { committed: false, err: txReadErr };
 	const last = txWrites.at(-1);
-	return { committed: !last || last.ok === true, result, writes: txWrites.map((w) => w.s) };
+	return { committed: !last || last.ok === true, err: last?.err, result, writes: txWrites.map((w) => w.s) };
 }
 
 // --- the server's answers (bundles), by request id
@@ -322,7 +347,8 @@ async function upload({ count }) {
 	if (!r.committed) {
 		// the creds in memory have moved on without their rows: stop, and
 		// let the supervisor start the account again from the database
-		exit(4, { why: 'pre-key upload not committed', ...errInfo(r.err ?? { message: 'commit failed' }) });
+		// (a lost lease says so: that is the reason then)
+		exit(auth.lease && !auth.lease.active ? 3 : 4, { why: 'pre-key upload not committed', ...errInfo(r.err ?? { message: 'commit failed' }) });
 	}
 	const ids = Object.keys(preKeys).map(Number).sort((a, b) => a - b);
 	log({ ev: 'upload-ok', ids, nextPreKeyId: creds.nextPreKeyId });
