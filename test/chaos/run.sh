@@ -17,7 +17,11 @@
 #                                     first; passes when the checker catches it
 #   --seed N                          reproduce a run's fault schedule
 #   --messages N, --faults N          other sizes
-#   CHAOS_KEEP=1                      keep the work directory (histories, logs)
+#   CHAOS_KEEP=1                      keep the work directory (histories, logs;
+#                                     kept anyway when a check fails)
+#   CHAOS_PORT                        the cluster's port (5434; a Unix socket only)
+#   CHAOS_BAILEYS=baileys,baileys7    the Baileys of the even and odd accounts
+#   CHAOS_GROUP_SHARE=0.25            the share of group messages
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
@@ -90,7 +94,7 @@ check_ok "chaos run, seed $used_seed: $summary (${secs} s)"
 while IFS= read -r line; do
 	case $line in
 	'ok - '*) check_ok "${line#ok - }" ;;
-	'not ok - '*) tap_n=$((tap_n + 1)); printf 'not ok %d - %s (reproduce: test/chaos/run.sh --seed %s)\n' "$tap_n" "${line#not ok - }" "$used_seed" ;;
+	'not ok - '*) tap_n=$((tap_n + 1)); printf 'not ok %d - %s (reproduce: test/chaos/run.sh --seed %s --messages %s --faults %s)\n' "$tap_n" "${line#not ok - }" "$used_seed" "$messages" "$faults" ;;
 	'# result '*) ;;
 	'#'*) printf '%s\n' "$line" ;;
 	*) printf '# %s\n' "$line" ;;

@@ -35,7 +35,7 @@ const { PreKeyWhisperMessage } = require('libsignal/src/protobufs');
 const hist = openSync(`${dir}/${inst}.jsonl`, 'a');
 const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
 const log = (ev) => writeSync(hist, `${JSON.stringify({ t: now(), inst, ...ev })}\n`);
-export const hash = (s) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+const hash = (s) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
 // libsignal reports the errors of every session it tried on stderr before
 // it throws "No matching sessions found for message": kept, to tell a
