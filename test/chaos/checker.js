@@ -25,7 +25,8 @@
 //      nextPreKeyId, every id the server still holds present, every
 //      uploaded id below firstUnuploadedPreKeyId, every consumed id gone;
 //   6. every robbed instance and every zombie retired with 55W01, and no
-//      worker crashed.
+//      worker crashed;
+//   7. every fault of the schedule was done.
 //
 // Exit status 1 when anything fails.  The last line, "# result {json}",
 // sums the run up.
@@ -280,6 +281,17 @@ function rolledBack(id) {
 		findings.push(`${e.inst} crashed: ${x?.err ?? 'no reason in its history'}`);
 	}
 	check('every robbed instance and zombie retired with 55W01; no worker crashed', findings, `${retired} retired with 55W01`);
+}
+
+// --- 7: the schedule ran whole (a run whose faults did not happen proves little)
+{
+	const schedule = sup.find((e) => e.ev === 'schedule')?.schedule ?? [];
+	const done = sup.filter((e) => e.ev === 'fault-done');
+	const findings = [];
+	if (done.length !== schedule.length) findings.push(`${done.length} of the ${schedule.length} scheduled faults done`);
+	const timeouts = sup.filter((e) => e.ev === 'timeout').map((e) => e.what);
+	check('the fault schedule ran whole', findings,
+		`${done.length} faults done (${schedule.join(', ') || 'none'})${timeouts.length ? `; waits that timed out: ${timeouts.join('; ')}` : ''}`);
 }
 
 // --- report
