@@ -2,13 +2,13 @@
 # The whole test suite: installs what is missing, builds wastore with
 # warnings as errors, starts a throw-away cluster as a non-root user and runs
 # the unit tests, pgTAP (pg_prove), the Node client's suites, the isolation
-# specs and the crash, dump and upgrade scripts against it.  Its last line counts individual tests:
+# specs and the crash, chaos, dump and upgrade scripts against it.  Its last line counts individual tests:
 # "wastore: N passed, M failed".
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh pgtap      one part: unit, pgtap, node, isolation,
 #                              concurrency, or a directory test/X with a
-#                              run.sh (crash, ...)
+#                              run.sh (crash, chaos, ...)
 #   WASTORE_VALGRIND=1 scripts/test.sh pgtap
 #                              pgTAP with the server under valgrind memcheck
 set -euo pipefail
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash dump upgrade pgbouncer proxy cron)
+[ ${#parts[@]} -eq 0 ] && parts=(unit pgtap node isolation concurrency crash chaos dump upgrade pgbouncer proxy cron)
 for part in "${parts[@]}"; do
 	case $part in
 	unit | pgtap | node | isolation | concurrency) ;;
