@@ -17,7 +17,8 @@
 //     its README wires it: one statement per key).
 // Chat SDK rows: createWastoreState against @chat-adapter/state-pg, each in
 // a database of its own on the same server, called as the `chat` package
-// calls a state adapter.
+// calls a state adapter.  And, for scale, a bare round trip and one fenced
+// commit of a session, which is what a lease adds to a Baileys commit.
 //
 // The machine is shared and noisy, so variants are only compared side by
 // side: within a round, the variants of a row take turns (of TURN messages,
@@ -31,7 +32,7 @@
 //   BENCH_DB_PGBAILEYS           database of postgres-baileys (its auth_data table)
 //   BENCH_DB_STATEPG             database of @chat-adapter/state-pg (its tables)
 //   BENCH_ROUNDS                 rounds (3)
-//   BENCH_SECONDS                seconds per variant per round, rows 2 to 4 (3)
+//   BENCH_SECONDS                seconds per variant per round, the other rows (3)
 //   BENCH_MESSAGES               messages per variant per round, row 1 (200)
 //   BENCH_ONLY                   for profiling: only these rows and variants
 //                                (comma-separated keys, e.g. msgs,lease,memory)

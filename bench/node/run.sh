@@ -10,7 +10,7 @@
 #   bench/node/run.sh
 #
 #   BENCH_ROUNDS    interleaved rounds (3)
-#   BENCH_SECONDS   seconds per variant per round, rows 2 to 4 (3)
+#   BENCH_SECONDS   seconds per variant per round, the other rows (3)
 #   BENCH_MESSAGES  messages per variant per round, row 1 (200)
 #   BENCH_KEEP=1   keep the work directory
 #
