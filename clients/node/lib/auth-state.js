@@ -7,6 +7,48 @@ import { Lease } from './lease.js';
 import { loadBaileys } from './baileys-module.js';
 import { run } from './ops.js';
 
+/** JSON text in the write-through cache that is parsed without the reviver */
+class PlainText {
+	constructor(text) { this.text = text; }
+}
+
+/**
+ * True when `v` holds nothing BufferJSON treats specially, so that
+ * JSON.stringify(v) is JSON.stringify(v, BufferJSON.replacer) and parsing
+ * that text with BufferJSON.reviver gives what JSON.parse gives — in
+ * Baileys 6.x and 7.x alike: only strings, numbers, booleans, null, arrays
+ * and plain objects, and no object that either reviver takes for a Buffer
+ * (`type: 'Buffer'`, `buffer: true`, or every key numeric and every value a
+ * number).  Anything else (Buffers, typed arrays, class instances such as
+ * protobuf messages, functions) answers false and goes the BufferJSON way.
+ * (undefined is fine: JSON leaves it out, or writes null in an array, with
+ * the replacer or without.)
+ */
+export function isPlain(v, depth = 0) {
+	if (v === null || v === undefined) return true;
+	const t = typeof v;
+	if (t === 'string' || t === 'number' || t === 'boolean') return true;
+	if (t !== 'object' || depth > 64) return false;
+	if (Array.isArray(v)) {
+		for (let i = 0; i < v.length; i++) if (!isPlain(v[i], depth + 1)) return false;
+		return true;
+	}
+	const proto = Object.getPrototypeOf(v);
+	if (proto !== Object.prototype && proto !== null) return false;
+	let n = 0, numericKeys = true, numberValues = true;
+	for (const k in v) {
+		const x = v[k];
+		// a member JSON leaves out (libsignal's chainKey.key once used)
+		if (x === undefined) continue;
+		n++;
+		if ((k === 'type' && x === 'Buffer') || (k === 'buffer' && x === true) || k === 'toJSON') return false;
+		if (numericKeys && Number.isNaN(parseInt(k, 10))) numericKeys = false;
+		if (typeof x !== 'number') numberValues = false;
+		if (!isPlain(x, depth + 1)) return false;
+	}
+	return !(n > 0 && numericKeys && numberValues);
+}
+
 /** a wastore client, a pg.Pool, or a connection string */
 export function clientOf(x) {
 	if (x && typeof x.withTransaction === 'function' && typeof x.setText === 'function') return { client: x, owned: false };
@@ -36,8 +78,10 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 
 	// The write-through cache: only while this process holds the store's
 	// lease (it is then the store's only writer).  family -> id -> JSON
-	// text, or null for "known absent"; values are revived anew on every
-	// read, so nothing Baileys does to a returned object reaches the cache.
+	// text (to revive with BufferJSON.reviver), a PlainText (JSON that needs
+	// no reviver), or null for "known absent"; values are parsed anew on
+	// every read, so nothing Baileys does to a returned object reaches the
+	// cache.
 	let cache = lease ? new Map() : null;
 	let cacheGen = 0;
 	const dropCache = () => { cache = null; cacheGen++; };
@@ -47,6 +91,7 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 		const v = JSON.parse(text, BufferJSON.reviver);
 		return family === 'app-state-sync-key' && v ? proto.Message.AppStateSyncKeyData.fromObject(v) : v;
 	};
+	const fromCache = (family, entry) => (entry instanceof PlainText ? JSON.parse(entry.text) : revive(family, entry));
 	const opts = () => (lease ? { lease: lease.token } : undefined);
 	const checkLease = () => {
 		if (lease && !lease.active) throw leaseLost(`the lease of store "${store}" is ${lease.state}: this instance must not write any more`);
@@ -119,7 +164,7 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 					if (!fc.has(id)) missing.push(id);
 					else {
 						const t = fc.get(id);
-						if (t != null) out[id] = revive(type, t);
+						if (t != null) out[id] = fromCache(type, t);
 					}
 				}
 			}
@@ -147,8 +192,16 @@ export async function useWastoreAuthState(poolLike, store, options = {}) {
 				const items = [];
 				for (const id of Object.keys(fam)) {
 					const v = fam[id];
-					const t = v === undefined || v === null ? null : JSON.stringify(v, replacer);
-					entries.push([family, id, t ?? null]);
+					let t = null, entry = null;
+					if (v !== undefined && v !== null) {
+						// a value without binary parts (a libsignal session:
+						// strings and numbers) is the same JSON without the
+						// replacer, natively, and is read back without the
+						// reviver; anything else goes through BufferJSON
+						if (isPlain(v)) { t = JSON.stringify(v); entry = new PlainText(t); }
+						else entry = t = JSON.stringify(v, replacer);
+					}
+					if (cache) entries.push([family, id, entry]);
 					items.push(`${JSON.stringify(id)}:${t ?? 'null'}`);
 				}
 				parts.push(`${JSON.stringify(family)}:{${items.join(',')}}`);
