@@ -1201,6 +1201,23 @@ COMMENT ON DOMAIN wastore.key_id IS
 	'A key id: at most 1024 bytes (WASTORE_MAX_KEY_ID_BYTES: index keys stay far below the btree limit), compared byte by byte, as every function requires';
 ALTER TABLE wastore.keys ALTER COLUMN id TYPE wastore.key_id;
 
+-- Session records are the values written most often (one after every
+-- message), and at 2 to 12 kB of JSON most of them are compressed on the
+-- way in: lz4 does that with a third less work per write than the default
+-- pglz (a 7 kB session: 2.36 million instructions per set with pglz, 1.60
+-- with lz4, counted under callgrind), and reads back faster.  The creds are
+-- rewritten on every creds.update.  Values already stored keep their
+-- compression until they are next written.  A server built without lz4
+-- keeps pglz.
+DO $$
+BEGIN
+	ALTER TABLE wastore.keys ALTER COLUMN value SET COMPRESSION lz4;
+	ALTER TABLE wastore.auth_states ALTER COLUMN auth_state SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;
+END
+$$;
+
 ALTER TABLE wastore.sync_versions ADD CONSTRAINT collection_length
 	CHECK (pg_catalog.octet_length(collection) OPERATOR(pg_catalog.<=) 1024);
 COMMENT ON CONSTRAINT collection_length ON wastore.sync_versions IS
