@@ -61,11 +61,13 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
@@ -469,6 +471,25 @@ parse_batch(KeyBatch *batch)
 	qsort(batch->writes, batch->nwrites, sizeof(KeyWrite), key_write_cmp);
 }
 
+/* A batch of the call's arguments, not yet read. */
+static void
+init_batch(FunctionCallInfo fcinfo, KeyBatch *batch)
+{
+	memset(batch, 0, sizeof(KeyBatch));
+	batch->fcinfo = fcinfo;
+	batch->current_family = -1;
+}
+
+/* Reads the call's arguments and checks the whole batch. */
+static void
+read_batch(KeyBatch *batch)
+{
+	batch->store = wastore_store_arg(batch->fcinfo, 0);
+	batch->data = DatumGetJsonbP(wastore_arg(batch->fcinfo, 1, "data"));
+	batch->fenced = lease_token_arg(batch->fcinfo, 2, &batch->token);
+	parse_batch(batch);
+}
+
 /* Writes keys [start, end) with one statement each. */
 static void
 write_keys(KeyBatch *batch, int start, int end)
@@ -540,12 +561,7 @@ write_batch(void *arg)
 	 * the parsed batch.
 	 */
 	if (batch->writes == NULL)
-	{
-		batch->store = wastore_store_arg(batch->fcinfo, 0);
-		batch->data = DatumGetJsonbP(wastore_arg(batch->fcinfo, 1, "data"));
-		batch->fenced = lease_token_arg(batch->fcinfo, 2, &batch->token);
-		parse_batch(batch);
-	}
+		read_batch(batch);
 
 	SPI_connect();
 	store_open_fenced(batch->store, &batch->ref, batch->fenced ? &batch->token : NULL);
@@ -589,13 +605,10 @@ write_batch(void *arg)
 }
 
 static void
-run_batch(FunctionCallInfo fcinfo, KeyBatch *batch, CommitOutcome *outcome)
+run_batch(KeyBatch *batch, CommitOutcome *outcome)
 {
 	int			attempts;
 
-	memset(batch, 0, sizeof(KeyBatch));
-	batch->fcinfo = fcinfo;
-	batch->current_family = -1;
 	commit_run(write_batch, batch, outcome);
 	if (outcome->ok || batch->current_family < 0 ||
 		commit_is_transient(outcome->error->sqlerrcode))
@@ -628,30 +641,92 @@ describe_failed_write(const KeyBatch *batch)
 					text_to_cstring(batch->current->id));
 }
 
+/* Adds "Failed at <where> after <n> attempt(s)." to the error's detail. */
+static void
+name_failed_write(const KeyBatch *batch, ErrorData *error, int attempts)
+{
+	char	   *where = describe_failed_write(batch);
+	char	   *detail;
+
+	if (where == NULL)
+		return;
+	detail = psprintf("Failed at %s after %d attempt%s.",
+					  where, attempts, attempts == 1 ? "" : "s");
+	if (error->detail)
+		detail = psprintf("%s %s", detail, error->detail);
+	error->detail = detail;
+}
+
+/*
+ * Whether a set can do without its savepoint: when it writes or deletes a
+ * single key (one statement: nothing partial to roll back) in a transaction
+ * of its own (autocommit) at READ COMMITTED with no lock_timeout, no retry
+ * inside the call can do better than the client's own.  A failure ends the
+ * transaction (or the caller's subtransaction, which rolls the write back);
+ * the serialization failures that a retry may mend need REPEATABLE READ,
+ * and the lock timeouts need lock_timeout.  What remains transient there is
+ * a deadlock, and a single-key set can only close one with a transaction
+ * that wrote the same key and then waits for the store's or the lease's
+ * lock (drop_store, lease_acquire in the same transaction): 40P01 reaches
+ * the client, which retries it like any statement.
+ *
+ * This is the hottest write (a session after every message), and the
+ * savepoint cost it a subtransaction: a second transaction id, its lock and
+ * its pg_subtrans entry, on every call.
+ */
+static bool
+set_runs_alone(const KeyBatch *batch)
+{
+	return batch->nwrites == 1 && batch->creds == NULL &&
+		strcmp(wastore_families[batch->writes[0].family], APPSTATE_VERSION_FAMILY) != 0 &&
+		!IsTransactionBlock() && !IsolationUsesXactSnapshot() && LockTimeout == 0;
+}
+
+/* The set without the savepoint: an error names the key, as after one. */
+static void
+write_alone(KeyBatch *batch)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		write_batch(batch);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(oldcontext);
+		error = CopyErrorData();
+		FlushErrorState();
+		name_failed_write(batch, error, 1);
+		ReThrowError(error);
+	}
+	PG_END_TRY();
+}
+
 PG_FUNCTION_INFO_V1(keys_set);
 Datum
 keys_set(PG_FUNCTION_ARGS)
 {
 	KeyBatch	batch;
 	CommitOutcome outcome;
-	char	   *where;
 
-	run_batch(fcinfo, &batch, &outcome);
+	/* bad arguments are raised either way: read them before any savepoint */
+	init_batch(fcinfo, &batch);
+	read_batch(&batch);
+	if (set_runs_alone(&batch))
+	{
+		write_alone(&batch);
+		PG_RETURN_VOID();
+	}
+
+	run_batch(&batch, &outcome);
 	if (outcome.ok)
 		PG_RETURN_VOID();
 
 	/* raise the original error, naming the key it happened at */
-	where = describe_failed_write(&batch);
-	if (where)
-	{
-		char	   *detail = psprintf("Failed at %s after %d attempt%s.",
-									  where, outcome.attempts,
-									  outcome.attempts == 1 ? "" : "s");
-
-		if (outcome.error->detail)
-			detail = psprintf("%s %s", detail, outcome.error->detail);
-		outcome.error->detail = detail;
-	}
+	name_failed_write(&batch, outcome.error, outcome.attempts);
 	ReThrowError(outcome.error);
 }
 
@@ -669,7 +744,9 @@ keys_try_set(PG_FUNCTION_ARGS)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 
-	run_batch(fcinfo, &batch, &outcome);
+	/* the arguments are read inside the savepoint: try_set reports them */
+	init_batch(fcinfo, &batch);
+	run_batch(&batch, &outcome);
 
 	values[0] = BoolGetDatum(outcome.ok);
 	values[1] = Int32GetDatum(outcome.attempts);

@@ -1,6 +1,6 @@
 -- The key store: exact round trips, deletes, reads, clear, argument errors.
 BEGIN;
-SELECT plan(40);
+SELECT plan(43);
 
 CREATE FUNCTION pg_temp.inc(store text) RETURNS bigint LANGUAGE sql STABLE
 	AS $$ SELECT incarnation FROM wastore.store_owners WHERE store = $1 $$;
@@ -107,6 +107,17 @@ SELECT throws_ok($$ SELECT * FROM wastore.get('other', 'session', ARRAY['a', NUL
 SELECT throws_ok($$ SELECT * FROM wastore.list(NULL, 'session') $$, '22004', NULL, 'list with a NULL store');
 SELECT throws_ok($$ SELECT * FROM wastore.list_ids('other', NULL) $$, '22004', NULL, 'list_ids with a NULL family');
 SELECT set_eq($$ SELECT * FROM wastore.keys $$, $$ SELECT * FROM before $$, 'no failed call changed anything');
+
+-- The table: key ids of the domain wastore.key_id (at most 1024 bytes), and
+-- values compressed with lz4 (Debian's server has it).
+SELECT is((SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+			WHERE attrelid = 'wastore.keys'::regclass AND attname = 'id'),
+	'wastore.key_id', 'keys.id is of the domain wastore.key_id');
+SELECT throws_ok($$ SELECT repeat('k', 1025)::wastore.key_id $$, '23514', NULL,
+	'wastore.key_id refuses an id over 1024 bytes');
+SELECT is((SELECT attcompression::text FROM pg_attribute
+			WHERE attrelid = 'wastore.keys'::regclass AND attname = 'value'),
+	'l', 'keys.value is compressed with lz4');
 
 SELECT * FROM finish();
 ROLLBACK;
