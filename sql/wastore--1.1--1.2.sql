@@ -895,7 +895,7 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'keys_set'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION wastore.set(text, jsonb, bigint) IS
-	'Writes {"<family>": {"<id>": value or null}} atomically (null deletes); retries transient failures, then raises; a lease token fences the write (55W01 when it is not the current one)';
+	'Writes {"<family>": {"<id>": value or null}} atomically (null deletes); retries transient failures (not a single key written first in a transaction of its own, which runs without the savepoint), then raises; a lease token fences the write (55W01 when it is not the current one)';
 
 DROP FUNCTION wastore.try_set(text, jsonb);
 CREATE FUNCTION wastore.try_set(store text, data jsonb, lease bigint DEFAULT NULL)

@@ -659,16 +659,20 @@ name_failed_write(const KeyBatch *batch, ErrorData *error, int attempts)
 
 /*
  * Whether a set can do without its savepoint: when it writes or deletes a
- * single key (one statement: nothing partial to roll back) in a transaction
- * of its own (autocommit) at READ COMMITTED with no lock_timeout, no retry
- * inside the call can do better than the client's own.  A failure ends the
- * transaction (or the caller's subtransaction, which rolls the write back);
- * the serialization failures that a retry may mend need REPEATABLE READ,
- * and the lock timeouts need lock_timeout.  What remains transient there is
- * a deadlock, and a single-key set can only close one with a transaction
- * that wrote the same key and then waits for the store's or the lease's
- * lock (drop_store, lease_acquire in the same transaction): 40P01 reaches
- * the client, which retries it like any statement.
+ * single key (one statement: nothing partial to roll back) as the first
+ * write of a transaction of its own (autocommit, not an extended-protocol
+ * pipeline, no transaction id yet: it holds no row lock of an earlier
+ * statement) at READ COMMITTED with no lock_timeout, no retry inside the
+ * call can do better than the client's own.  A failure ends the
+ * transaction; the serialization failures that a retry may mend need
+ * REPEATABLE READ, and the lock timeouts need lock_timeout.  What remains
+ * transient there is a deadlock, and such a set can only close one with a
+ * transaction that wrote the same key and then waits for the store's or
+ * the lease's lock (drop_store, lease_acquire in the same transaction), and
+ * the rare 40001 of a store created and dropped by two other transactions
+ * between store_open's insert and its second look: the error reaches the
+ * client, which retries it like any statement.  (Inside a subtransaction,
+ * a PL/pgSQL EXCEPTION block's, IsTransactionBlock() is true.)
  *
  * This is the hottest write (a session after every message), and the
  * savepoint cost it a subtransaction: a second transaction id, its lock and
@@ -679,7 +683,9 @@ set_runs_alone(const KeyBatch *batch)
 {
 	return batch->nwrites == 1 && batch->creds == NULL &&
 		strcmp(wastore_families[batch->writes[0].family], APPSTATE_VERSION_FAMILY) != 0 &&
-		!IsTransactionBlock() && !IsolationUsesXactSnapshot() && LockTimeout == 0;
+		!IsTransactionBlock() && !(MyXactFlags & XACT_FLAGS_PIPELINING) &&
+		!TransactionIdIsValid(GetTopTransactionIdIfAny()) &&
+		!IsolationUsesXactSnapshot() && LockTimeout == 0;
 }
 
 /* The set without the savepoint: an error names the key, as after one. */
@@ -699,7 +705,9 @@ write_alone(KeyBatch *batch)
 		MemoryContextSwitchTo(oldcontext);
 		error = CopyErrorData();
 		FlushErrorState();
-		name_failed_write(batch, error, 1);
+		/* a cancel is passed on as it is, as commit.c does */
+		if (error->sqlerrcode != ERRCODE_QUERY_CANCELED)
+			name_failed_write(batch, error, 1);
 		ReThrowError(error);
 	}
 	PG_END_TRY();

@@ -109,7 +109,7 @@ SELECT throws_ok($$ SELECT * FROM wastore.list_ids('other', NULL) $$, '22004', N
 SELECT set_eq($$ SELECT * FROM wastore.keys $$, $$ SELECT * FROM before $$, 'no failed call changed anything');
 
 -- The table: key ids of the domain wastore.key_id (at most 1024 bytes), and
--- values compressed with lz4 (Debian's server has it).
+-- values compressed with lz4 where the server has it (Debian's has).
 SELECT is((SELECT format_type(atttypid, atttypmod) FROM pg_attribute
 			WHERE attrelid = 'wastore.keys'::regclass AND attname = 'id'),
 	'wastore.key_id', 'keys.id is of the domain wastore.key_id');
@@ -117,7 +117,9 @@ SELECT throws_ok($$ SELECT repeat('k', 1025)::wastore.key_id $$, '23514', NULL,
 	'wastore.key_id refuses an id over 1024 bytes');
 SELECT is((SELECT attcompression::text FROM pg_attribute
 			WHERE attrelid = 'wastore.keys'::regclass AND attname = 'value'),
-	'l', 'keys.value is compressed with lz4');
+	CASE WHEN (SELECT setting FROM pg_config WHERE name = 'CONFIGURE') LIKE '%--with-lz4%'
+		 THEN 'l' ELSE '' END,
+	'keys.value is compressed with lz4 where the server has it');
 
 SELECT * FROM finish();
 ROLLBACK;

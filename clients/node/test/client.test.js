@@ -139,3 +139,35 @@ test('createClient with a connection string owns and ends its pool', async () =>
 	await c.end();
 	assert.throws(() => createClient({}), TypeError);
 });
+
+test('a single-key set that fails names its key, with its savepoint and without (autocommit)', async () => {
+	// a key id no one else writes, poisoned by a trigger of this test (the
+	// suites connect as the superuser that owns the tables)
+	const s = await freshStore(pool, 'poisoned');
+	const c = await pool.connect();
+	try {
+		await c.query(`CREATE OR REPLACE FUNCTION public.wastore_test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF NEW.id = 'poison.node' THEN RAISE EXCEPTION 'poisoned key' USING ERRCODE = 'check_violation'; END IF;
+				RETURN NEW;
+			END $$`);
+		await c.query('CREATE TRIGGER wastore_test_poison BEFORE INSERT OR UPDATE ON wastore.keys FOR EACH ROW EXECUTE FUNCTION public.wastore_test_poison()');
+		const data = JSON.stringify({ session: { 'poison.node': { v: 1 } } });
+		// autocommit: the set runs without its savepoint
+		await assert.rejects(c.query('SELECT wastore.set($1, $2)', [s, data]), (e) =>
+			e.code === '23514' && e.message === 'poisoned key' &&
+			e.detail === 'Failed at family session, id "poison.node" after 1 attempt.');
+		// in a transaction block: with its savepoint, the same error
+		await c.query('BEGIN');
+		await assert.rejects(c.query('SELECT wastore.set($1, $2)', [s, data]), (e) =>
+			e.code === '23514' && e.detail === 'Failed at family session, id "poison.node" after 1 attempt.');
+		await c.query('ROLLBACK');
+		assert.deepEqual(await db.get(s, 'session', ['poison.node']), {});
+	} finally {
+		await c.query('ROLLBACK').catch(() => {});
+		await c.query('DROP TRIGGER IF EXISTS wastore_test_poison ON wastore.keys');
+		await c.query('DROP FUNCTION IF EXISTS public.wastore_test_poison()');
+		c.release();
+	}
+	await db.dropStore(s);
+});
