@@ -6,7 +6,8 @@
  * Values are jsonb, stored and returned exactly as the client wrote them.  A
  * set is one batch: it is checked whole before anything is written, then
  * written inside the savepoint commit (commit.c), so it lands whole or not
- * at all.  A top-level "creds" member is merged into the store's creds
+ * at all; a single key written first in a transaction of its own needs no
+ * savepoint for that (set_runs_alone).  A top-level "creds" member is merged into the store's creds
  * (creds.c) after the keys, in the same commit: pre-key rows and the creds
  * counters that describe them land together or not at all.
  *
