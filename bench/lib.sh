@@ -1,6 +1,37 @@
-# The helpers every benchmark shares: running pgbench scripts, medians and
-# ratios, and the table rows.  Sourced after scripts/lib.sh by bench/*/run.sh,
-# which set $work (the run's directory), $rounds and PG_BIN.
+# The helpers every benchmark shares: the run's directory and server,
+# running pgbench scripts, medians and ratios, and the table rows.  Sourced
+# after scripts/lib.sh by bench/*/run.sh, which set $rounds; bench_begin sets
+# $work (the run's directory).
+
+# bench_begin STOP: one benchmark or test run at a time, since each installs
+# wastore into the one system PostgreSQL: takes the tests' lock, builds and
+# installs wastore, and makes $work, which the server's user may enter.  At
+# exit the command STOP stops the run's servers, and $work goes unless
+# BENCH_KEEP is set.
+bench_begin() {
+	exec 9>/tmp/wastore-test.lock
+	flock 9
+	build_and_install
+	work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
+	chmod 755 "$work"
+	trap "$1"'; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
+	[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
+	return 0
+}
+
+# bench_server SHARED_BUFFERS [postgres options...]: the benchmarks' server,
+# in $work/pg.  synchronous_commit is off so that the figures compare the
+# work of each statement, not this machine's fsync (which every variant pays
+# equally per commit; the multi-file store does not fsync at all).
+bench_server() {
+	local shared_buffers=$1; shift
+	cluster_start "$work/pg" -c shared_buffers="$shared_buffers" -c synchronous_commit=off \
+		-c max_connections=100 -c checkpoint_timeout=30min -c max_wal_size=8GB "$@"
+}
+
+# sql [psql options...]: psql as the server's user, quiet, tuples only,
+# stopping at the first error.
+sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 
 # script NAME: standard input becomes $work/NAME.sql, readable by the
 # server's user.

@@ -26,22 +26,10 @@ secs=${BENCH_SECONDS:-3}
 rounds=${BENCH_ROUNDS:-3}
 
 ensure_packages
-exec 9>/tmp/wastore-test.lock
-flock 9
-build_and_install
-
-work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
-chmod 755 "$work"
-trap 'cluster_stop "$work/pg"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
-[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
-
-# The server of bench/keys: synchronous_commit off, so that the figures
-# compare the work of the statements, not this machine's fsync.
-cluster_start "$work/pg" -c shared_buffers=1GB -c synchronous_commit=off \
-	-c max_connections=100 -c checkpoint_timeout=30min -c max_wal_size=8GB
+bench_begin 'cluster_stop "$work/pg"'
+bench_server 1GB
 export PGDATABASE=bench
 
-sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 sql -d postgres -c "CREATE DATABASE bench"
 sql -c "CREATE EXTENSION wastore"
 

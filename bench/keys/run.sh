@@ -20,23 +20,12 @@ rounds=${BENCH_ROUNDS:-3}
 
 ensure_packages
 command -v node >/dev/null || ensure_packages nodejs
-exec 9>/tmp/wastore-test.lock
-flock 9
-build_and_install
+bench_begin 'cluster_stop "$work/pg"'
 
-work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
-chmod 755 "$work"
-trap 'cluster_stop "$work/pg"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
-[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
-
-# A server tuned like a small production box.  synchronous_commit is off so
-# that the figures compare the work of each statement, not the speed of this
-# machine's fsync (which every variant pays equally per commit).
-cluster_start "$work/pg" -c shared_buffers=2GB -c synchronous_commit=off \
-	-c max_connections=100 -c checkpoint_timeout=30min -c max_wal_size=8GB
+# A server tuned like a small production box.
+bench_server 2GB
 export PGDATABASE=bench
 
-sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 sql -d postgres -c "CREATE DATABASE bench"
 sql -c "CREATE EXTENSION wastore"
 

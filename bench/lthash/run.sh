@@ -21,21 +21,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
+. bench/lib.sh
 
 patches=${BENCH_PATCHES:-2000}
 rounds=${BENCH_ROUNDS:-3}
 
 command -v node >/dev/null || die "node is needed for the Node baseline"
 
-# the build installs into the system server: one at a time, like the tests
-exec 9>/tmp/wastore-test.lock
-flock 9
 ensure_packages
-build_and_install
-
-work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
-chmod 755 "$work"
-trap 'cluster_stop "$work/pg"; rm -rf "$work"' EXIT
+bench_begin 'cluster_stop "$work/pg"'
 cp bench/lthash/*.sql bench/lthash/*.pgbench "$work/"
 [ "$(id -u)" -eq 0 ] && chown -R "$PG_OS_USER" "$work"
 
@@ -46,8 +40,7 @@ cc -O2 -Isrc -o "$work/compress" bench/lthash/compress.c src/lthash_core_*.c -lc
 log "Node's crypto.hkdfSync ($(node --version))"
 node bench/lthash/hkdf.js 300000 > "$work/node.out"
 
-cluster_start "$work/pg" -c shared_buffers=512MB -c synchronous_commit=off -c jit=off \
-	-c max_wal_size=8GB -c checkpoint_timeout=30min -c max_parallel_workers_per_gather=0
+bench_server 512MB -c jit=off -c max_parallel_workers_per_gather=0
 psql_q() { as_pg psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 
 log "loading a million value MACs"

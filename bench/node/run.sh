@@ -20,26 +20,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/lib.sh
+. bench/lib.sh
 
 ensure_packages
 command -v node >/dev/null || ensure_packages nodejs npm
-exec 9>/tmp/wastore-test.lock
-flock 9
-build_and_install
+bench_begin 'cluster_stop "$work/pg"'
 
-work=$(mktemp -d /tmp/wastore-bench.XXXXXX)
-chmod 755 "$work"
-trap 'cluster_stop "$work/pg"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
-[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
+# The server of the other benchmarks (bench_server: synchronous_commit off).
+# Each adapter keeps the server's setting of it: wastore's commits are as
+# durable as the server makes them, and so are the SQL peers'.
+bench_server 1GB
 
-# The server of the other benchmarks: synchronous_commit off, so that the
-# figures compare the work of each store, not this machine's fsync (the
-# multi-file store does not fsync either).  Each adapter keeps its own
-# setting of it: wastore's commits are as durable as the server makes them.
-cluster_start "$work/pg" -c shared_buffers=1GB -c synchronous_commit=off \
-	-c max_connections=100 -c checkpoint_timeout=30min -c max_wal_size=8GB
-
-sql() { as_pg psql -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 # each contender in a database of its own: wastore (the extension; the
 # Baileys stores and wastore/chat), postgres-baileys (its auth_data table),
 # state-pg (its tables, made by its connect())

@@ -23,14 +23,7 @@ nstores=${BENCH_STORES:-2000}
 began=$(date +%s)
 
 ensure_packages postgresql-$PG_MAJOR-plproxy
-exec 9>/tmp/wastore-test.lock
-flock 9
-build_and_install
-
-work=$(mktemp -d /tmp/wastore-bench-proxy.XXXXXX)
-chmod 755 "$work"
-trap 'proxy_clusters_stop "$work"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
-[ "$(id -u)" -eq 0 ] && chown "$PG_OS_USER" "$work"
+bench_begin 'proxy_clusters_stop "$work"'
 
 # Three servers on this machine: the proxy and two shard nodes, tuned as
 # bench/keys tunes its one (synchronous_commit off: the figures compare the
