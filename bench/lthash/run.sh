@@ -85,7 +85,7 @@ for size in "${sizes[@]}"; do
 	[ -n "${b_ms[$size]}" ] || die "pgbench failed for size $size"
 done
 consistent=$(psql_q -At -c "SELECT bool_and(v.hash OPERATOR(wastore.=) (SELECT wastore.lthash_agg(i.value_mac) FROM wastore.sync_index i
-	WHERE i.store = v.store AND i.collection = v.collection)) FROM wastore.sync_versions v")
+	WHERE i.incarnation = v.incarnation AND i.collection = v.collection)) FROM wastore.sync_versions v")
 index_rows=$(psql_q -At -c "SELECT count(*) FROM wastore.sync_index")
 
 # the report
