@@ -357,9 +357,12 @@ chat_put_channel_state(PG_FUNCTION_ARGS)
  * Dedupe
  */
 
-PG_FUNCTION_INFO_V1(chat_is_duplicate);
-Datum
-chat_is_duplicate(PG_FUNCTION_ARGS)
+/*
+ * Runs a dedupe plan on one key, (store, adapter, message_id), at the
+ * current time: whether it found (or removed) a live key.
+ */
+static bool
+dedupe_key_execute(FunctionCallInfo fcinfo, StoreUse use, WastorePlan *plan)
 {
 	text	   *store = wastore_store_arg(fcinfo, 0);
 	Datum		values[4] = {
@@ -369,24 +372,21 @@ chat_is_duplicate(PG_FUNCTION_ARGS)
 		TimestampTzGetDatum(GetCurrentTimestamp())
 	};
 
-	PG_RETURN_BOOL(store_execute(store, STORE_READ, &is_duplicate_plan, values, NULL,
-								 SPI_OK_SELECT, NULL) > 0);
+	return store_execute(store, use, plan, values, NULL, SPI_OK_SELECT, NULL) > 0;
+}
+
+PG_FUNCTION_INFO_V1(chat_is_duplicate);
+Datum
+chat_is_duplicate(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(dedupe_key_execute(fcinfo, STORE_READ, &is_duplicate_plan));
 }
 
 PG_FUNCTION_INFO_V1(chat_unmark_dedupe);
 Datum
 chat_unmark_dedupe(PG_FUNCTION_ARGS)
 {
-	text	   *store = wastore_store_arg(fcinfo, 0);
-	Datum		values[4] = {
-		(Datum) 0,
-		PointerGetDatum(wastore_id_arg(fcinfo, 1, "adapter")),
-		PointerGetDatum(wastore_id_arg(fcinfo, 2, "message_id")),
-		TimestampTzGetDatum(GetCurrentTimestamp())
-	};
-
-	PG_RETURN_BOOL(store_execute(store, STORE_WRITE, &unmark_dedupe_plan, values, NULL,
-								 SPI_OK_SELECT, NULL) > 0);
+	PG_RETURN_BOOL(dedupe_key_execute(fcinfo, STORE_WRITE, &unmark_dedupe_plan));
 }
 
 PG_FUNCTION_INFO_V1(chat_mark_dedupe);
